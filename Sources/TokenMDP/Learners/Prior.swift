@@ -1,0 +1,58 @@
+import Foundation
+
+/// The prior ("pretrained model") logits `ℓ₀(s, ·)` on every prefix (SPEC §2.5).
+///
+/// * `uniform`: `ℓ₀ = 0`.
+/// * `noisyOracle`: `ℓ₀(s, a) = τ · (Q*_t(q, a)/β + σ ξ(s, a))` with `Q*` the
+///   exact soft-optimal Q at the MDP's β (reward units, so `Q*/β` is in nats),
+///   `τ = scale` (τ > 1: over-confident) and `σ = sigma` (model size: smaller
+///   is a stronger base model). `ξ(s, a) = StableHash.gaussian(combine(combine(h(s), seed), a))`
+///   where `h(s)` is the prefix's seed-free stable hash (`PrefixState.hash`):
+///   the same prefix gets the same noise on any machine, thread count and run,
+///   with nothing stored. A forbidden token keeps `ℓ₀ = −∞`.
+public struct Prior: LogitModel {
+    public enum Kind: Sendable, Equatable {
+        case uniform
+        case noisyOracle(sigma: Double, scale: Double)
+    }
+
+    public let kind: Kind
+    public let vocabSize: Int
+    public let seed: UInt64
+    /// The exact soft solution at the MDP's β (needed by `noisyOracle`).
+    public let solution: SoftSolution?
+
+    public static func uniform(vocabSize: Int) -> Prior {
+        Prior(kind: .uniform, vocabSize: vocabSize, seed: 0, solution: nil)
+    }
+
+    /// - Throws: if β = 0 (Q*/β undefined), σ < 0, τ ≤ 0 or non-finite.
+    public static func noisyOracle(solution: SoftSolution, sigma: Double, scale: Double, seed: UInt64) throws -> Prior {
+        guard solution.beta > 0 else { throw TokenMDPError.invalid(field: "prior", message: "noisy-oracle needs mdp.beta > 0 (it uses Q*/β)") }
+        guard sigma.isFinite && sigma >= 0 else { throw TokenMDPError.invalid(field: "prior.sigma", message: "must be a finite number ≥ 0, got \(sigma)") }
+        guard scale.isFinite && scale > 0 else { throw TokenMDPError.invalid(field: "prior.scale", message: "must be a finite number > 0, got \(scale)") }
+        return Prior(kind: .noisyOracle(sigma: sigma, scale: scale), vocabSize: solution.mdp.vocabSize, seed: seed, solution: solution)
+    }
+
+    /// The Gaussian noise `ξ(s, a)` of the noisy-oracle prior.
+    @inlinable
+    public func noise(_ s: PrefixState, _ a: TokenID) -> Double {
+        StableHash.gaussian(StableHash.combine(StableHash.combine(s.hash, seed), UInt64(a)))
+    }
+
+    public func logits(_ s: PrefixState, into out: UnsafeMutableBufferPointer<Double>) {
+        switch kind {
+        case .uniform:
+            for a in 0..<vocabSize { out[a] = 0 }
+        case let .noisyOracle(sigma, scale):
+            let sol = solution!
+            let invBeta = 1.0 / sol.beta
+            let h = StableHash.combine(s.hash, seed)
+            for a in 0..<vocabSize {
+                let q = sol.q(s.t, s.latent, a)
+                out[a] = q == -.infinity ? -.infinity
+                    : scale * (q * invBeta + sigma * StableHash.gaussian(StableHash.combine(h, UInt64(a))))
+            }
+        }
+    }
+}

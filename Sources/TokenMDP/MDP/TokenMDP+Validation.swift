@@ -1,0 +1,72 @@
+import Foundation
+
+extension TokenMDP {
+    /// Hard limits that keep every index inside `Int32` and every flat array
+    /// addressable: `V ≤ 65 535` tokens (so four tokens pack in a UInt64),
+    /// `H ≤ 4 096`, and `S·V ≤ 2³¹ − 1` edges.
+    public static let maxVocab = 65_535
+    public static let maxHorizon = 4_096
+    public static let maxEdges = Int(Int32.max)
+
+    /// Checks every invariant listed on `TokenMDP`; throws
+    /// `TokenMDPError.invalid` naming the first bad field and its position.
+    public func validate() throws {
+        func bad(_ f: String, _ m: String) -> TokenMDPError { .invalid(field: f, message: m) }
+        guard vocabSize >= 1 else { throw bad("vocab_size", "must be ≥ 1, got \(vocabSize)") }
+        guard vocabSize <= Self.maxVocab else { throw bad("vocab_size", "must be ≤ \(Self.maxVocab), got \(vocabSize)") }
+        guard horizon >= 1 else { throw bad("horizon", "must be ≥ 1, got \(horizon)") }
+        guard horizon <= Self.maxHorizon else { throw bad("horizon", "must be ≤ \(Self.maxHorizon), got \(horizon)") }
+        guard numLatent >= 1 else { throw bad("num_latent", "must be ≥ 1, got \(numLatent)") }
+        let (edges, overflow) = numLatent.multipliedReportingOverflow(by: vocabSize)
+        guard !overflow, edges <= Self.maxEdges else {
+            throw bad("num_latent", "num_latent × vocab_size = \(numLatent) × \(vocabSize) exceeds \(Self.maxEdges) edges")
+        }
+        if let e = eos, !(0..<vocabSize).contains(e) {
+            throw bad("eos", "token \(e) is out of range 0..<\(vocabSize)")
+        }
+        guard transitions.count == edges else {
+            throw bad("transitions", "expected \(numLatent) rows of \(vocabSize), got \(transitions.count) entries")
+        }
+        guard rewards.count == edges else {
+            throw bad("rewards", "expected \(numLatent) rows of \(vocabSize), got \(rewards.count) entries")
+        }
+        guard terminalRewards.count == numLatent else {
+            throw bad("terminal_rewards", "expected \(numLatent) entries, got \(terminalRewards.count)")
+        }
+        for q in 0..<numLatent {
+            var anyAllowed = false
+            for a in 0..<vocabSize {
+                let d = Int(transitions[q * vocabSize + a])
+                guard d >= 0 && d < numLatent else {
+                    throw bad("transitions[\(q)][\(a)]", "latent state \(d) is out of range 0..<\(numLatent)")
+                }
+                let r = rewards[q * vocabSize + a]
+                guard !r.isNaN, r != .infinity else {
+                    throw bad("rewards[\(q)][\(a)]", "must be a finite number or null (−∞), got \(r)")
+                }
+                if r > -.infinity { anyAllowed = true }
+            }
+            guard anyAllowed else {
+                throw bad("rewards[\(q)]", "every token of latent state \(q) is forbidden (all null); at least one must be allowed")
+            }
+            guard terminalRewards[q].isFinite else {
+                throw bad("terminal_rewards[\(q)]", "must be a finite number, got \(terminalRewards[q])")
+            }
+        }
+        guard !prompts.isEmpty else { throw bad("prompts", "at least one prompt is required") }
+        for (i, p) in prompts.enumerated() {
+            guard p.latent >= 0 && p.latent < numLatent else {
+                throw bad("prompts[\(i)].latent", "latent state \(p.latent) is out of range 0..<\(numLatent)")
+            }
+            for (j, tok) in p.tokens.enumerated() where tok < 0 || tok >= vocabSize {
+                throw bad("prompts[\(i)].tokens[\(j)]", "token \(tok) is out of range 0..<\(vocabSize)")
+            }
+            guard p.weight.isFinite && p.weight >= 0 else {
+                throw bad("prompts[\(i)].weight", "must be a finite number ≥ 0, got \(p.weight)")
+            }
+        }
+        if let s = successLatents, s.count != numLatent {
+            throw bad("success_latents", "expected \(numLatent) entries, got \(s.count)")
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+
+// Solvers — ranked goals: (1) exactness: the recursions of SPEC §1.2 with no
+// approximation; (2) stability: every soft maximum is the max-shifted
+// log-sum-exp, −∞ rewards are handled, never a NaN; (3) speed: flat
+// contiguous arrays, no allocation per edge, rows split across threads.
+
+/// The exact (soft-)optimal solution of a `TokenMDP` at temperature β ≥ 0
+/// on the time-indexed automaton `(t, q)` (SPEC §1.2):
+///
+///     Q*_t(q, a) = r(q, a) + V*_{t+1}(δ(q, a))      (EOS or t = H−1: + R_T(δ(q,a)) and stop)
+///     V*_t(q)    = β · log Σ_a exp(Q*_t(q, a) / β)   (β = 0: max_a Q*_t(q, a))
+///     V*_H(q)    = R_T(q)
+///     π*_t(a|q)  = exp((Q*_t(q, a) − V*_t(q)) / β)   (β = 0: uniform over the argmax set)
+///
+/// Only `V` is stored (`(H+1)·S` numbers); `Q` and `log π` are recomputed on
+/// demand from it in O(1), so the solution never costs `H·S·V` memory.
+/// Units: β in reward units per nat; values in reward units.
+public struct SoftSolution: Sendable {
+    public let mdp: TokenMDP
+    /// β ≥ 0, reward units per nat. 0 means hard maximisation.
+    public let beta: Double
+    /// `values[t·S + q] = V*_t(q)` for `t ∈ 0...H`.
+    public let values: [Double]
+
+    /// `V*_t(q)`, reward units.
+    @inlinable public func v(_ t: Int, _ q: LatentID) -> Double { values[t &* mdp.numLatent &+ q] }
+
+    /// `Q*_t(q, a)`, reward units; `-.infinity` for a forbidden token.
+    @inlinable public func q(_ t: Int, _ q: LatentID, _ a: TokenID) -> Double {
+        let r = mdp.reward(q, a)
+        let d = mdp.next(q, a)
+        let tail = mdp.isTerminal(token: a, at: t) ? mdp.terminalRewards[d] : values[(t + 1) &* mdp.numLatent &+ d]
+        return r + tail
+    }
+
+    /// `log π*_t(a|q)` in nats. For β = 0: `−log k` on the k tied maximisers
+    /// (tolerance 0: exact ties only), `-.infinity` elsewhere.
+    public func logPolicy(_ t: Int, _ q: LatentID, _ a: TokenID) -> Double {
+        let qa = self.q(t, q, a)
+        let vq = v(t, q)
+        if beta > 0 { return (qa - vq) / beta }
+        guard qa == vq else { return -.infinity }
+        var k = 0
+        for b in 0..<mdp.vocabSize where self.q(t, q, b) == vq { k += 1 }
+        return -Foundation.log(Double(k))
+    }
+
+    /// Writes `Q*_t(q, ·)` into `out` (length V).
+    public func qRow(_ t: Int, _ q: LatentID, into out: UnsafeMutableBufferPointer<Double>) {
+        for a in 0..<mdp.vocabSize { out[a] = self.q(t, q, a) }
+    }
+
+    /// The soft value of a prompt, `V*_0(q₀(x))`.
+    public func rootValue(prompt: Int) -> Double { v(0, mdp.prompts[prompt].latent) }
+}
+
+public enum SoftValueIteration {
+    /// Solves the MDP by backward induction over `t = H−1 … 0`.
+    ///
+    /// - Parameters:
+    ///   - beta: β ≥ 0 (reward units per nat); 0 gives the hard-max (oracle) values.
+    ///   - threads: worker threads for the latent rows of each time step
+    ///     (results are bit-identical for any count: each row is computed by
+    ///     one thread with the same sequence of operations).
+    /// - Returns: the solution holding `V*_t(q)` for all `t ∈ 0...H`.
+    /// - Throws: if β is negative, NaN or infinite.
+    ///
+    /// Stability: each row is `m + β·log Σ_a exp((Q_a − m)/β)` with `m = max_a Q_a`;
+    /// forbidden tokens (`Q = −∞`) contribute `exp(−∞) = 0`. Validation
+    /// guarantees one allowed token per latent state, so every value is finite.
+    ///
+    /// - Complexity: O(H·S·V) time, O(H·S) memory.
+    public static func solve(_ mdp: TokenMDP, beta: Double, threads: Int = 1) throws -> SoftSolution {
+        guard beta.isFinite && beta >= 0 else {
+            throw TokenMDPError.invalid(field: "beta", message: "must be a finite number ≥ 0, got \(beta)")
+        }
+        let S = mdp.numLatent, V = mdp.vocabSize, H = mdp.horizon
+        var values = [Double](repeating: 0, count: (H + 1) * S)
+        let eos = mdp.eos ?? -1
+        mdp.transitions.withUnsafeBufferPointer { delta in
+        mdp.rewards.withUnsafeBufferPointer { rew in
+        mdp.terminalRewards.withUnsafeBufferPointer { rt in
+        values.withUnsafeMutableBufferPointer { vals in
+            let base = vals.baseAddress!
+            for q in 0..<S { base[H * S + q] = rt[q] }
+            for t in stride(from: H - 1, through: 0, by: -1) {
+                let next = UnsafePointer(base + (t + 1) * S)
+                let cur = base + t * S
+                let last = t == H - 1
+                let kernel = { (lo: Int, hi: Int) in
+                    let rowQ = UnsafeMutablePointer<Double>.allocate(capacity: V)
+                    defer { rowQ.deallocate() }
+                    for q in lo..<hi {
+                        cur[q] = softRow(q: q, V: V, delta: delta.baseAddress!, rewards: rew.baseAddress!,
+                                         next: last ? rt.baseAddress! : next, terminal: rt.baseAddress!,
+                                         eos: eos, beta: beta, scratch: rowQ)
+                    }
+                }
+                parallelRanges(count: S, threads: threads, body: kernel)
+            }
+        }}}}
+        return SoftSolution(mdp: mdp, beta: beta, values: values)
+    }
+
+    /// One latent row: `V = softmax_β over a of r(q,a) + next[δ(q,a)]` with the
+    /// EOS token reading `terminal` instead of `next`.
+    @inline(__always)
+    static func softRow(q: Int, V: Int, delta: UnsafePointer<Int32>, rewards: UnsafePointer<Double>,
+                        next: UnsafePointer<Double>, terminal: UnsafePointer<Double>, eos: Int,
+                        beta: Double, scratch: UnsafeMutablePointer<Double>) -> Double {
+        let off = q &* V
+        var m = -Double.infinity
+        for a in 0..<V {
+            let x = rewards[off &+ a] + next[Int(delta[off &+ a])]
+            scratch[a] = x
+            m = x > m ? x : m
+        }
+        if eos >= 0 {
+            let x = rewards[off &+ eos] + terminal[Int(delta[off &+ eos])]
+            scratch[eos] = x
+            m = -Double.infinity
+            for a in 0..<V { m = scratch[a] > m ? scratch[a] : m }
+        }
+        if beta == 0 || !m.isFinite { return m }
+        let inv = 1.0 / beta
+        var s = 0.0
+        for a in 0..<V { s += Foundation.exp((scratch[a] - m) * inv) }
+        return m + beta * Foundation.log(s)
+    }
+}
+
+/// Splits `0..<count` into `threads` contiguous chunks and runs `body(lo, hi)`
+/// on each, concurrently when `threads > 1`. Chunk boundaries depend only on
+/// `count` and `threads`; callers must make each index's result independent
+/// of the chunking so output is identical for any thread count.
+public func parallelRanges(count: Int, threads: Int, body: (Int, Int) -> Void) {
+    let n = max(1, min(threads, count))
+    if n == 1 { if count > 0 { body(0, count) }; return }
+    withoutActuallyEscaping(body) { b in
+        DispatchQueue.concurrentPerform(iterations: n) { i in
+            let lo = count * i / n, hi = count * (i + 1) / n
+            if lo < hi { b(lo, hi) }
+        }
+    }
+}
