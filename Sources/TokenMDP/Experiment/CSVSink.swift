@@ -1,0 +1,186 @@
+import Foundation
+
+/// CSV text (RFC 4180): fields separated by commas, a field quoted with `"`
+/// when it holds a comma, a quote, a CR or a LF (quotes doubled inside),
+/// lines ended by `\n`. Numbers are written by `formatNumber` (shortest
+/// round-trip decimal), booleans as 0/1, missing values as empty fields.
+public enum CSV {
+    public static func escape(_ field: String) -> String {
+        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// One line, `\n`-terminated.
+    public static func line(_ fields: [String]) -> String {
+        fields.map(escape).joined(separator: ",") + "\n"
+    }
+
+    /// Parses CSV text into records (quotes honoured; a trailing newline ends
+    /// the last record; `\r\n` accepted).
+    public static func parse(_ text: String) -> [[String]] {
+        var records: [[String]] = []
+        var record: [String] = []
+        var field = ""
+        var inQuotes = false
+        var atFieldStart = true
+        var it = text.unicodeScalars.makeIterator()
+        var pending: Unicode.Scalar? = nil
+        func next() -> Unicode.Scalar? {
+            if let p = pending { pending = nil; return p }
+            return it.next()
+        }
+        while let c = next() {
+            if inQuotes {
+                if c == "\"" {
+                    if let n = next() {
+                        if n == "\"" { field.unicodeScalars.append("\"") } else { inQuotes = false; pending = n }
+                    } else { inQuotes = false }
+                } else { field.unicodeScalars.append(c) }
+                continue
+            }
+            switch c {
+            case "\"" where atFieldStart: inQuotes = true; atFieldStart = false
+            case ",": record.append(field); field = ""; atFieldStart = true
+            case "\r": continue
+            case "\n":
+                record.append(field); records.append(record)
+                record = []; field = ""; atFieldStart = true
+            default: field.unicodeScalars.append(c); atFieldStart = false
+            }
+        }
+        if !field.isEmpty || !record.isEmpty { record.append(field); records.append(record) }
+        return records
+    }
+}
+
+/// A sink for one table: the one-method "write a row" interface (after
+/// bsuite's logger), with the header fixed at creation.
+public protocol RowSink {
+    var header: [String] { get }
+    mutating func write(_ fields: [String])
+}
+
+/// Collects CSV text in memory (one per job part file).
+public struct CSVBuffer: RowSink {
+    public let header: [String]
+    public private(set) var text: String
+    public private(set) var count = 0
+
+    public init(header: [String]) {
+        self.header = header
+        self.text = CSV.line(header)
+    }
+
+    public mutating func write(_ fields: [String]) {
+        precondition(fields.count == header.count, "row has \(fields.count) fields, the header \(header.count)")
+        text += CSV.line(fields)
+        count += 1
+    }
+
+    /// The text without the header line.
+    public var body: Substring { text.drop { $0 != "\n" }.dropFirst() }
+}
+
+/// The layout of a run folder:
+///
+///     DIR/config.resolved.yaml      the configuration with every default (written first)
+///     DIR/.parts/job-00012.csv      rows of job 12 (header + rows), written atomically when the job ends
+///     DIR/.parts/job-00012.steps.csv   its steps (when steps_csv), written before the rows part
+///     DIR/rows.csv, DIR/steps.csv, DIR/summary.csv   written when every job is done
+///
+/// A job is done when its rows part exists with the expected header (and
+/// its steps part, when steps are written); an interrupted run resumes by
+/// computing only the jobs that are not done.
+public struct RunDirectory: Sendable {
+    public let url: URL
+    public let jobCount: Int
+
+    public init(url: URL, jobCount: Int) {
+        self.url = url.standardizedFileURL
+        self.jobCount = jobCount
+    }
+
+    public var parts: URL { url.appendingPathComponent(".parts") }
+    public var resolvedConfig: URL { url.appendingPathComponent("config.resolved.yaml") }
+    public var rows: URL { url.appendingPathComponent("rows.csv") }
+    public var steps: URL { url.appendingPathComponent("steps.csv") }
+    public var summary: URL { url.appendingPathComponent("summary.csv") }
+    /// Files `--overwrite` may delete (nothing else in DIR is touched).
+    public var ownedFiles: [URL] { [resolvedConfig, rows, steps, summary] }
+
+    var digits: Int { max(5, String(max(jobCount - 1, 0)).count) }
+
+    func jobName(_ job: Int) -> String {
+        let s = String(job)
+        return "job-" + String(repeating: "0", count: max(0, digits - s.count)) + s
+    }
+
+    public func rowsPart(_ job: Int) -> URL { parts.appendingPathComponent(jobName(job) + ".csv") }
+    public func stepsPart(_ job: Int) -> URL { parts.appendingPathComponent(jobName(job) + ".steps.csv") }
+
+    /// Whether job `i` is done: its part file(s) exist and start with the
+    /// expected header line(s).
+    public func isDone(_ job: Int, rowsHeader: [String], stepsHeader: [String]?) -> Bool {
+        guard Self.startsWith(rowsPart(job), CSV.line(rowsHeader)) else { return false }
+        if let sh = stepsHeader { return Self.startsWith(stepsPart(job), CSV.line(sh)) }
+        return true
+    }
+
+    static func startsWith(_ url: URL, _ prefix: String) -> Bool {
+        guard let h = FileHandle(forReadingAtPath: url.path) else { return false }
+        defer { try? h.close() }
+        let want = Data(prefix.utf8)
+        let got = (try? h.read(upToCount: want.count)) ?? Data()
+        return got == want
+    }
+
+    /// Writes a job's parts: steps first, then rows (the rows part marks the
+    /// job done), each atomically.
+    public func writeJob(_ job: Int, rows: String, steps: String?) throws {
+        if let steps { try AtomicFile.write(steps, to: stepsPart(job)) }
+        try AtomicFile.write(rows, to: rowsPart(job))
+    }
+
+    /// The concatenation of the bodies of every job's part, in job order.
+    func concatenate(_ part: (Int) -> URL, header: [String]) throws -> String {
+        var out = CSV.line(header)
+        let headerLine = CSV.line(header)
+        for j in 0..<jobCount {
+            let url = part(j)
+            let text: String
+            do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+                throw ExperimentError.incomplete("cannot read \(url.path) (\(error.localizedDescription))")
+            }
+            guard text.hasPrefix(headerLine) else {
+                throw ExperimentError.incomplete("\(url.path) does not start with the expected header")
+            }
+            out += text.dropFirst(headerLine.count)
+        }
+        return out
+    }
+
+    /// Removes the files a run owns (for `--overwrite`).
+    public func removeOwnedFiles() throws {
+        let fm = FileManager.default
+        for f in ownedFiles + [parts] where fm.fileExists(atPath: f.path) {
+            do { try fm.removeItem(at: f) } catch {
+                throw OutputError.cannotWrite(f.path, error.localizedDescription)
+            }
+        }
+    }
+}
+
+/// Runtime failures of the experiment runner (exit code 1).
+public enum ExperimentError: Error, CustomStringConvertible {
+    /// Jobs missing or unreadable when joining parts.
+    case incomplete(String)
+    /// A job failed; names the job.
+    case job(index: Int, cell: Int, seed: UInt64, message: String)
+
+    public var description: String {
+        switch self {
+        case let .incomplete(m): return m
+        case let .job(i, c, s, m): return "job \(i) (cell \(c), seed \(s)): \(m)"
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Yams
+
+/// One point of the sweep grid: the assignments (dotted key → value as YAML
+/// flow text, in axis order) and the configuration they produce.
+public struct SweepCell: Sendable, Equatable {
+    public var index: Int
+    public var assignments: [(key: String, value: String)]
+    public var config: ExperimentConfig
+
+    public static func == (a: SweepCell, b: SweepCell) -> Bool {
+        a.index == b.index && a.config == b.config && a.assignments.map(\.key) == b.assignments.map(\.key)
+            && a.assignments.map(\.value) == b.assignments.map(\.value)
+    }
+
+    /// `key=value, …` (or `base` when nothing is swept).
+    public var label: String {
+        assignments.isEmpty ? "base" : assignments.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+    }
+}
+
+/// A job: one sweep cell × one seed. `index = cell · seeds.count + seedIndex`,
+/// the order of `rows.csv`.
+public struct Job: Sendable, Equatable {
+    public var index: Int
+    public var cell: Int
+    public var seed: UInt64
+}
+
+/// The expanded experiment: the base config, the sweep cells and the jobs.
+///
+/// Cells are the cartesian product of the sweep axes in the key order of the
+/// `sweep:` mapping, the first key varying slowest (like nested loops written
+/// in that order); cell 0 takes every axis's first value. Each cell applies
+/// its assignments to the config tree with the `ConfigPath` rule and is
+/// decoded and validated on its own, so a bad value is reported with its
+/// sweep key, cell and line.
+public struct ExperimentPlan: Sendable {
+    public var base: ExperimentConfig
+    public var cells: [SweepCell]
+    /// The swept keys (the extra CSV columns), in axis order.
+    public var sweepKeys: [String] { base.sweep.map(\.key) }
+    public var seeds: [UInt64] { base.seeds }
+    public var jobCount: Int { cells.count * seeds.count }
+    /// An upper bound on the grid, against typos (`[0, 1, …]` × 10 axes).
+    public static let maxCells = 1_000_000
+
+    public func job(_ index: Int) -> Job {
+        Job(index: index, cell: index / seeds.count, seed: seeds[index % seeds.count])
+    }
+
+    public var jobs: [Job] { (0..<jobCount).map(job) }
+
+    /// Expands a document (overrides already applied).
+    public init(document doc: ConfigDocument) throws {
+        base = try doc.decode()
+        let axes = try doc.sweepAxes()
+        var total = 1
+        for a in axes {
+            let (t, o) = total.multipliedReportingOverflow(by: a.values.count)
+            guard !o, t <= Self.maxCells else {
+                throw ConfigError(key: "sweep", "the grid has more than \(Self.maxCells) cells", file: doc.file)
+            }
+            total = t
+        }
+        let baseTree = doc.rootWithoutSweep
+        var cells: [SweepCell] = []
+        cells.reserveCapacity(total)
+        for ci in 0..<total {
+            // Mixed-radix digits, last axis fastest.
+            var rem = ci
+            var picks = [Int](repeating: 0, count: axes.count)
+            for a in stride(from: axes.count - 1, through: 0, by: -1) {
+                picks[a] = rem % axes[a].values.count
+                rem /= axes[a].values.count
+            }
+            var tree = baseTree
+            var assignments: [(key: String, value: String)] = []
+            for (a, axis) in axes.enumerated() {
+                let v = axis.values[picks[a]]
+                assignments.append((axis.key, ConfigNode.flowText(v)))
+                do { tree = try doc.setting(tree, axis.path, to: v) } catch var e as ConfigError {
+                    e.message = "sweep key '\(axis.key)': " + e.message
+                    if e.file == nil { e.file = doc.file }
+                    if e.line == nil { e.line = v.mark?.line }
+                    throw e
+                }
+            }
+            var c: ExperimentConfig
+            do {
+                c = try doc.decodeConfig(tree: tree)
+                c.sweep = base.sweep
+                let cc = c
+                try doc.mapErrors(tree: tree) { try cc.validate() }
+            } catch var e as ConfigError where !axes.isEmpty {
+                e.message += " (in sweep cell \(ci): \(assignments.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")))"
+                throw e
+            }
+            cells.append(SweepCell(index: ci, assignments: assignments, config: c))
+        }
+        self.cells = cells
+    }
+
+    /// Loads a config file, applies `--set` overrides and expands the sweep.
+    public static func load(contentsOf url: URL, overrides: [String] = []) throws -> ExperimentPlan {
+        try ExperimentPlan(document: ConfigDocument.load(contentsOf: url).applying(overrides: overrides))
+    }
+
+    /// Same from YAML text (tests).
+    public static func parse(yaml: String, baseDirectory: URL, overrides: [String] = []) throws -> ExperimentPlan {
+        try ExperimentPlan(document: ConfigDocument(yaml: yaml, baseDirectory: baseDirectory).applying(overrides: overrides))
+    }
+
+    /// Builds every cell's MDP for the first seed, so generator parameter
+    /// errors surface at planning time (naming `mdp.KEY`). Returns the MDPs.
+    public func checkMDPs() throws -> [TokenMDP] {
+        try cells.map { cell in
+            do { return try cell.config.mdp.build(runSeed: seeds[0]) } catch let TokenMDPError.invalid(field, message) where field.hasPrefix("mdp") {
+                throw ConfigError(key: field, message + (cells.count > 1 ? " (in sweep cell \(cell.index): \(cell.label))" : ""))
+            }
+        }
+    }
+}
