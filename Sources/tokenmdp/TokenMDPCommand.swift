@@ -4,6 +4,23 @@ import TokenMDP
 
 @main
 struct TokenMDPCommand: ParsableCommand {
+    /// Exit codes: 0 success; 2 bad usage, configuration or input file;
+    /// 1 runtime failure. (swift-argument-parser's own usage code 64 is mapped to 2.)
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure || code.rawValue == 64 {
+                let message = fullMessage(for: error)
+                if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "tokenmdp",
         abstract: "Exact token-level MDP simulator: SFT as soft-Q learning, beam-search over-optimism and SOC.",

@@ -26,8 +26,13 @@ public enum AtomicFile {
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         do {
             try data.write(to: tmp)
-            if fm.fileExists(atPath: url.path) { _ = try fm.replaceItemAt(url, withItemAt: tmp) }
-            else { try fm.moveItem(at: tmp, to: url) }
+            // rename(2) is atomic on POSIX file systems and replaces `url`.
+            guard rename(tmp.path, url.path) == 0 else {
+                throw OutputError.cannotWrite(url.path, String(cString: strerror(errno)))
+            }
+        } catch let e as OutputError {
+            try? fm.removeItem(at: tmp)
+            throw e
         } catch {
             try? fm.removeItem(at: tmp)
             throw OutputError.cannotWrite(url.path, error.localizedDescription)

@@ -8,7 +8,7 @@ public enum TokenMDPVersion {
 /// One-line description of any error for the command line.
 public func describe(_ error: Error) -> String {
     if let d = error as? DecodingError { return describeDecodingError(d) }
-    return (error as CustomStringConvertible).description
+    return String(describing: error)
 }
 
 /// Whether an error is about bad input (exit 2) rather than a runtime failure (exit 1).
