@@ -1,8 +1,63 @@
 import ArgumentParser
+import Foundation
 import TokenMDP
 
-// Placeholder: replaced by the issue that owns this subcommand.
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "(not yet available)")
-    func run() throws { throw ValidationError("'Run' is not available yet") }
+    static let configuration = CommandConfiguration(
+        abstract: "Run an experiment: every sweep cell × seed, into rows.csv, summary.csv and config.resolved.yaml.",
+        discussion: """
+        Writes DIR/config.resolved.yaml (every default filled in), one part file per
+        job in DIR/.parts/, and when all jobs are done DIR/rows.csv, DIR/summary.csv
+        (and DIR/steps.csv with steps_csv: true). DIR is --out, else the config's
+        output:, else results/<name>. Re-running into the same folder with the same
+        resolved config resumes (finished jobs are not recomputed); a folder holding
+        a different config is refused unless --overwrite. The bytes written do not
+        depend on --threads or on --shard.
+
+        Examples:
+          tokenmdp run configs/default.yaml
+          tokenmdp run configs/default.yaml --out /tmp/beam --threads 2
+          tokenmdp run configs/default.yaml --set learners.soc.lambda=0.3 --set seeds=[0,1]
+          tokenmdp run configs/default.yaml --out shard0 --shard 0/2   # then: tokenmdp merge shard0 shard1 --out all
+        """)
+
+    @OptionGroup var config: ConfigOptions
+    @Option(help: "Output folder (default: the config's output:, else results/<name>).") var out: String?
+    @Option(help: ArgumentHelp("Run only the jobs with index % n == i; join the shards with `tokenmdp merge`.", valueName: "i/n"))
+    var shard: String?
+    @OptionGroup var threads: ThreadOptions
+    @Flag(help: "Replace a run folder that holds a different configuration.") var overwrite = false
+
+    func validate() throws {
+        if let s = shard {
+            do { _ = try Shard(parsing: s) } catch { throw ValidationError(describe(error)) }
+        }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let plan = try ExperimentPlan.load(contentsOf: config.url, overrides: config.overrides)
+            let dir = out.map { URL(fileURLWithPath: $0) } ?? plan.base.outputDirectory
+            let bar = stderrIsTerminal ? ProgressBar() : nil
+            var options = RunOptions(outputDirectory: dir, shard: try shard.map(Shard.init(parsing:)) ?? .all,
+                                     threads: threads.threads, overwrite: overwrite)
+            if let bar { options.progress = { bar.update($0, $1) } }
+            let report = try ExperimentRunner(plan: plan).run(options)
+            print(runSummary(report, shard: options.shard, steps: plan.base.stepsCSV, sweepKeys: plan.sweepKeys))
+        }
+    }
+}
+
+/// The closing lines of `run` and `merge` (stdout).
+func runSummary(_ r: RunReport, shard: Shard, steps: Bool, sweepKeys: [String]) -> String {
+    var s = ""
+    if r.complete {
+        s += "wrote \(r.directory.path)/{rows.csv, summary.csv\(steps ? ", steps.csv" : ""), config.resolved.yaml}: "
+        s += "\(r.jobCount) job(s), \(r.computed.count) computed, \(r.reused.count) reused\n\n"
+        s += Summary.table(r.summary, sweepKeys: sweepKeys)
+    } else {
+        s += "shard \(shard): \(r.computed.count) job(s) computed, \(r.reused.count) reused in \(r.directory.path); "
+        s += "\(r.missing.count) of \(r.jobCount) job(s) belong to other shards — run them, then `tokenmdp merge DIR… --out DIR`"
+    }
+    return s
 }

@@ -1,8 +1,28 @@
 import ArgumentParser
+import Foundation
 import TokenMDP
 
-// Placeholder: replaced by the issue that owns this subcommand.
 struct Validate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "(not yet available)")
-    func run() throws { throw ValidationError("'Validate' is not available yet") }
+    static let configuration = CommandConfiguration(
+        abstract: "Check a config and print the expanded plan (cells, jobs, learners, decoders, prompts) and its cost.",
+        discussion: """
+        Decodes the config strictly (unknown keys, wrong types and out-of-range values
+        are errors naming the key and line), expands the sweep, builds each cell's MDP
+        for the first seed, and prints a rough time and memory estimate. Exit code 0
+        when the config is valid, 2 when it is not.
+
+        Examples:
+          tokenmdp validate configs/default.yaml
+          tokenmdp validate configs/default.yaml --set sweep.learners.soc.lambda=[0,0.1,0.2]
+        """)
+
+    @OptionGroup var config: ConfigOptions
+    @OptionGroup var threads: ThreadOptions
+
+    func run() throws {
+        try runReportingErrors {
+            let plan = try ExperimentPlan.load(contentsOf: config.url, overrides: config.overrides)
+            print(try plan.describe(threads: threads.threads, configName: config.config), terminator: "")
+        }
+    }
 }

@@ -171,6 +171,22 @@ public struct ConfigDocument {
         return m
     }
 
+    /// The MDP `generate` writes: the `mdp:` block built for run seed
+    /// `seed` (default: the first of `seeds`, or 0), exactly as `run` builds
+    /// it for that seed. Returns the MDP and the run seed used.
+    public func generateMDP(runSeed seed: UInt64? = nil) throws -> (mdp: TokenMDP, runSeed: UInt64) {
+        let m = try decodeMDP()
+        var s = seed ?? 0
+        if seed == nil, let first = ConfigNode.child(root, key: "seeds")?.sequence?.first {
+            guard let i = first.int, i >= 0 else {
+                throw ConfigError(key: "seeds[0]", "must be a non-negative integer", file: file, line: first.mark?.line)
+            }
+            s = UInt64(i)
+        }
+        let mdp = try mapErrors(tree: root) { try m.build(runSeed: s) }
+        return (mdp, s)
+    }
+
     /// Runs `body`, turning `DecodingError`, `TokenMDPError` (generator
     /// parameters) and line-less `ConfigError`s into `ConfigError`s with the
     /// key, the file and the line found in `tree`.

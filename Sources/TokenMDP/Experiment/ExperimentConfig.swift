@@ -29,7 +29,7 @@ import Foundation
 ///       beta: null                      # β of the demonstrator; null = mdp.beta
 ///       filter: none                    # none | correct (keep only correct responses; resample up to 1000×)
 ///       epsilon: 0.0                    # per-step probability of a uniform token instead
-///       expert_gap_samples: 64          # fresh π* samples per prompt for expert_gap (0: column empty)
+///       expert_gap_samples: 64          # fresh π* samples per prompt for expert_gap (≥ 1)
 ///       # or instead of the four sampling keys:
 ///       demos_file: null                # JSONL {"prompt": i, "tokens": [...]} per line
 ///     prior:                            # the "pretrained model" (SPEC §2.5)
@@ -271,8 +271,8 @@ extension ExperimentConfig {
             }
         }
         if let b = expert.beta, !(b.isFinite && b > 0) { throw bad("expert.beta", "must be a finite number > 0, got \(formatNumber(b))") }
-        guard expert.expertGapSamples >= 0 && expert.expertGapSamples <= 1_000_000 else {
-            throw bad("expert.expert_gap_samples", "must be in 0...1000000, got \(expert.expertGapSamples)")
+        guard expert.expertGapSamples >= 1 && expert.expertGapSamples <= 1_000_000 else {
+            throw bad("expert.expert_gap_samples", "must be in 1...1000000, got \(expert.expertGapSamples)")
         }
 
         guard prior.sigma.isFinite && prior.sigma >= 0 else { throw bad("prior.sigma", "must be a finite number ≥ 0, got \(formatNumber(prior.sigma))") }
