@@ -63,9 +63,13 @@ public enum Overoptimism {
     ///   filled; the runner fills the other identifying columns (see
     ///   `MetricRow.setDecoder`).
     /// - Throws: if the response is not complete or out of range, if β ≤ 0 /
-    ///   `hard.beta ≠ 0`, or if a value would be NaN (possible only when the
-    ///   model and the MDP both forbid a token of `y`, or the model forbids
-    ///   every token at the root).
+    ///   `hard.beta ≠ 0`, or if a value would be NaN. That needs a model with
+    ///   `-∞` logits on tokens the MDP allows: the model and the MDP both
+    ///   forbid a token of `y`; or `overopt = expert_gap = -∞` (the oracle's
+    ///   response and an expert sample both have model probability 0), which
+    ///   leaves `optimism_margin` undefined. Models whose `-∞` logits are
+    ///   exactly the MDP's forbidden tokens (the priors and the learners
+    ///   built on them) never trigger it.
     ///
     /// Infinities: a token the MDP forbids (reward `-∞`) gives
     /// `return = logp_expert = -∞`, `regret = overopt = overopt_raw = +∞` and
@@ -153,7 +157,10 @@ public enum Overoptimism {
         row.firstOODStep = firstOOD
         row.steps = steps
         if let bad = row.firstNaNField {
-            throw TokenMDPError.invalid(field: bad, message: "prompt \(p), tokens [\(tokens.map(String.init).joined(separator: " "))]: the value is undefined (NaN) — the model and the MDP both give probability 0 to a token of the response")
+            let why = bad == "optimism_margin"
+                ? "overopt and expert_gap are both \(formatNumber(row.overopt)) (the model gives probability 0 to this response and to an expert sample)"
+                : "the model and the MDP both give probability 0 to a token of the response"
+            throw TokenMDPError.invalid(field: bad, message: "prompt \(p), tokens [\(tokens.map(String.init).joined(separator: " "))]: the value is undefined (NaN): \(why)")
         }
         return row
     }
