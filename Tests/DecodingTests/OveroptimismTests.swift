@@ -117,6 +117,31 @@ final class OveroptimismTests: XCTestCase {
         }
     }
 
+    func testDecodeAndMeasureEqualsDecodingThenMeasuringEachResponse() {
+        withEvery("seed", in: 0..<10) { seed in
+            let mdp = randomMDP(seed: seed, S: 5, V: 3, H: 4, eos: true, forbidden: 0)
+            let soft = try SoftValueIteration.solve(mdp, beta: 0.7)
+            let hard = try SoftValueIteration.solve(mdp, beta: 0)
+            let trie = sampledTrie(mdp, soft: soft, perPrompt: 3, seed: seed)
+            let model = NodeAwareModel(vocabSize: 3, trie: trie)
+            for spec in Self.decoders {
+                var r1 = SplitMix64(seed: seed, stream: "decode"), r2 = r1
+                let rows = try Overoptimism.decodeAndMeasure(spec, prompt: 0, mdp: mdp, model: model, trie: trie, soft: soft,
+                                                             hard: hard, expertGap: -0.5, rng: &r1)
+                let ys = try Decoder.decode(spec, prompt: 0, mdp: mdp, model: model, trie: trie, hard: hard, rng: &r2)
+                XCTAssertEqual(rows.count, ys.count)
+                for (row, y) in zip(rows, ys) {
+                    var ref = try Overoptimism.measure(y, prompt: 0, mdp: mdp, model: model, trie: trie, soft: soft, hard: hard, expertGap: -0.5)
+                    ref.setDecoder(spec)
+                    XCTAssertEqual(row, ref)
+                    XCTAssertEqual(row.decoder, spec.name)
+                    XCTAssertEqual(row.width, spec.width)
+                }
+                XCTAssertEqual(r1.state, r2.state)
+            }
+        }
+    }
+
     // MARK: - Exact expectations over the response tree
 
     /// `KL(π_a ‖ π_b)` of the response distributions by the chain rule,

@@ -205,3 +205,24 @@ public enum Overoptimism {
         return total / Double(n)
     }
 }
+
+extension Overoptimism {
+    /// Decodes prompt `p` with `spec` and measures every response: the rows
+    /// of one (prompt, learner, decoder setting) — one row, or `n` for
+    /// `.sample(n)` — with `prompt`, `split`, `decoder`, `width`,
+    /// `length_normalize`, `sample` and every value column filled. The runner
+    /// adds `experiment`, `cell`, `seed`, `learner` and `lambda`.
+    ///
+    /// Equivalent to `Decoder.decode` followed by `measure(_:prompt:…)` and
+    /// `setDecoder(spec)` on each response; `rng` is consumed only by the
+    /// stochastic decoders.
+    public static func decodeAndMeasure<M: LogitModel>(_ spec: DecoderSpec, prompt p: Int, mdp: TokenMDP, model: M,
+                                                       trie: DemonstrationTrie?, soft: SoftSolution, hard: SoftSolution,
+                                                       expertGap: Double, rng: inout SplitMix64) throws -> [MetricRow] {
+        try Decoder.decode(spec, prompt: p, mdp: mdp, model: model, trie: trie, hard: hard, rng: &rng).map { y in
+            var row = try measure(y, prompt: p, mdp: mdp, model: model, trie: trie, soft: soft, hard: hard, expertGap: expertGap)
+            row.setDecoder(spec)
+            return row
+        }
+    }
+}
