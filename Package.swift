@@ -24,6 +24,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -48,6 +49,11 @@ let package = Package(
         .testTarget(name: "DecodingTests", dependencies: ["TokenMDP", "_TestSupport"]),
         .testTarget(name: "ExperimentTests", dependencies: ["TokenMDP", "_TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TokenMDP", "_TestSupport"]),
+        // Property-based fuzzing of every loader (Swift Testing + PropertyBased).
+        // TOKENMDP_FUZZ_COUNT=N raises the number of cases per property (default 300).
+        .testTarget(name: "FuzzTests", dependencies: [
+            "TokenMDP", "_TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -148,3 +148,12 @@ final class RolloutTests: XCTestCase {
         XCTAssertThrowsError(try m.rollout(prompt: 9, tokens: [0]))
     }
 }
+
+final class MDPMagnitudeTests: XCTestCase {
+    /// Found by the fuzzer: finite rewards of 1e308 overflow to ∞ over a
+    /// horizon, so their size is bounded at load time.
+    func testRewardsThatCouldOverflowAReturnAreRejected() {
+        let s = validMDPText.replacingOccurrences(of: "[[0.5, null]", with: "[[1e308, null]")
+        XCTAssertThrowsError(try TokenMDP.decode(json: Data(s.utf8))) { XCTAssert(describe($0).contains("rewards")) }
+    }
+}

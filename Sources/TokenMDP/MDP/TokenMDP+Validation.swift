@@ -7,6 +7,9 @@ extension TokenMDP {
     public static let maxVocab = 65_535
     public static let maxHorizon = 4_096
     public static let maxEdges = Int(Int32.max)
+    /// Bound on `H · max|r| + max|R_T|`, so that no return, value or
+    /// log-sum-exp over a horizon can overflow to ±∞ (Double max ≈ 1.8e308).
+    public static let maxReturnMagnitude = 1e300
 
     /// Checks every invariant listed on `TokenMDP`; throws
     /// `TokenMDPError.invalid` naming the first bad field and its position.
@@ -52,6 +55,12 @@ extension TokenMDP {
             guard terminalRewards[q].isFinite else {
                 throw bad("terminal_rewards[\(q)]", "must be a finite number, got \(terminalRewards[q])")
             }
+        }
+        var maxReward = 0.0, maxTerminal = 0.0
+        for r in rewards where r.isFinite { maxReward = max(maxReward, abs(r)) }
+        for r in terminalRewards { maxTerminal = max(maxTerminal, abs(r)) }
+        guard Double(horizon) * maxReward + maxTerminal <= Self.maxReturnMagnitude else {
+            throw bad("rewards", "magnitudes too large: horizon × max|reward| + max|terminal_reward| = \(Double(horizon) * maxReward + maxTerminal) exceeds \(Self.maxReturnMagnitude), so returns could overflow")
         }
         guard !prompts.isEmpty else { throw bad("prompts", "at least one prompt is required") }
         for (i, p) in prompts.enumerated() {
