@@ -18,7 +18,7 @@ struct AnyCodingKey: CodingKey, ExpressibleByStringLiteral {
 
 typealias StrictContainer = KeyedDecodingContainer<AnyCodingKey>
 
-extension Decoder {
+extension Swift.Decoder {
     /// The reusable strict-keys check: decodes the mapping with a catch-all
     /// key, compares `allKeys` (in file order) with `known`, and throws
     /// `dataCorrupted` at the first unknown key, listing the known ones.
@@ -88,7 +88,7 @@ extension ExperimentConfig: Decodable {
     /// that a `config.resolved.yaml` can be run again.
     static let rootKeys = ["name", "seeds", "mdp", "expert", "prior", "learners", "decoders", "sweep", "output", "steps_csv", "tool_version"]
 
-    public init(from decoder: Decoder) throws {
+    public init(from decoder: Swift.Decoder) throws {
         self.init()
         let c = try decoder.strictContainer(known: Self.rootKeys, what: "the config")
         try c.read("name", into: &name)
@@ -115,7 +115,7 @@ extension MDPConfig: Decodable {
     ]
     static let kinds = ["reasoning-chain", "arithmetic-chain", "random-automaton", "tree"]
 
-    public init(from decoder: Decoder) throws {
+    public init(from decoder: Swift.Decoder) throws {
         self.init()
         let probe = try decoder.container(keyedBy: AnyCodingKey.self)
         let kind: String? = try probe.optional("kind")
@@ -170,7 +170,7 @@ extension ExpertConfig: Decodable {
     static let samplingKeys = ["demos_per_prompt", "filter", "epsilon"]
     static let keys = ["demos_per_prompt", "beta", "filter", "epsilon", "expert_gap_samples", "demos_file"]
 
-    public init(from decoder: Decoder) throws {
+    public init(from decoder: Swift.Decoder) throws {
         self.init()
         let c = try decoder.strictContainer(known: Self.keys, what: "expert")
         demosFile = try c.optional("demos_file")
@@ -196,7 +196,7 @@ extension KeyedDecodingContainer where Key == AnyCodingKey {
 }
 
 extension PriorConfig: Decodable {
-    public init(from decoder: Decoder) throws {
+    public init(from decoder: Swift.Decoder) throws {
         self.init()
         let c = try decoder.strictContainer(known: ["kind", "sigma", "scale"], what: "prior")
         try c.choice("kind", into: &kind)
@@ -208,7 +208,7 @@ extension PriorConfig: Decodable {
 extension LearnerConfig: Decodable {
     static let keys = ["name", "param", "lambda", "weight_decay", "training", "steps", "learning_rate", "features", "ood", "label_smoothing"]
 
-    public init(from decoder: Decoder) throws {
+    public init(from decoder: Swift.Decoder) throws {
         let c = try decoder.strictContainer(known: Self.keys, what: "a learner")
         self.init(name: try c.required("name"))
         try c.choice("param", into: &param)
@@ -230,7 +230,7 @@ extension DecoderConfig: Decodable {
         "best-of-n": ["kind", "n"], "oracle": ["kind"],
     ]
 
-    public init(from decoder: Decoder) throws {
+    public init(from decoder: Swift.Decoder) throws {
         let probe = try decoder.container(keyedBy: AnyCodingKey.self)
         let kind: String = try probe.required("kind")
         guard let known = Self.keysByKind[kind] else {

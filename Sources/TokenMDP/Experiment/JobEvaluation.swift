@@ -1,19 +1,10 @@
 import Foundation
 
-/// The columns of a job's rows (before the swept keys are inserted).
+/// The columns of a job's rows (before the swept keys are inserted): the
+/// metrics' own `MetricRow` columns.
 enum JobRows {
-    static let rowsHeader: [String] = [
-        "experiment", "cell", "seed", "prompt", "split", "learner", "lambda", "decoder", "width",
-        "tokens", "length", "return", "correct", "opt_return", "regret", "v_soft",
-        "logp_model", "logp_expert", "est_return", "overopt", "overopt_raw",
-        "overopt_adv", "expert_gap", "optimism_margin", "supervised_frac", "first_ood_step",
-        "v_hat", "sample", "length_normalize",
-    ]
-    static let stepsHeader: [String] = [
-        "experiment", "cell", "seed", "prompt", "split", "learner", "lambda", "decoder", "width", "sample",
-        "t", "token", "logp_model_t", "logp_expert_t", "step_gap_t", "supervised", "q_gap_t",
-        "optimal_token", "t_from_ood",
-    ]
+    static var rowsHeader: [String] { MetricRow.csvHeader }
+    static var stepsHeader: [String] { MetricRow.stepsCSVHeader }
 }
 
 /// Everything a job shares between its learners: the MDP, its exact
@@ -77,55 +68,74 @@ struct JobContext {
     }
 }
 
+extension DecoderSetting {
+    /// The decoding library's spec for this setting.
+    public var spec: DecoderSpec {
+        switch kind {
+        case .beam: return .beam(width: width, lengthNormalize: lengthNormalize)
+        case .greedy: return .greedy
+        case .sample: return .sample(n: width)
+        case .bestOfN: return .bestOfN(n: width)
+        case .oracle: return .oracle
+        }
+    }
+
+    /// A stable key of the setting for seeding (independent of list order).
+    var seedKey: UInt64 { StableHash.string("\(label)/\(width)") }
+}
+
 extension ExperimentRunner {
     /// The science of one job (cell × seed): build the MDP, solve it at β
     /// and at β = 0, sample (or load) the demonstrations, build their trie
     /// and the prior, fit every learner, decode every train and test prompt
-    /// with every decoder setting, and measure each response.
+    /// with every decoder setting, and measure each response
+    /// (`Overoptimism.decodeAndMeasure`, one `MetricRow` per response).
     ///
     /// Rows are ordered by prompt, learner (config order), decoder setting
-    /// (config order, widths as listed) and sample index. Every random
-    /// stream is derived from the run seed (see `ExperimentConfig`), so the
-    /// result is a pure function of (cell config, seed).
+    /// (config order, widths as listed) and sample index. Random streams
+    /// (see `ExperimentConfig`): `"decode"` seeds each (learner name, prompt,
+    /// decoder setting) separately and `"expert-gap"` each prompt (the same
+    /// π* samples for every learner), so the result is a pure function of
+    /// (cell config, seed) and does not depend on evaluation order.
     public func evaluate(job: Job) throws -> JobResult {
         let cell = plan.cells[job.cell]
-        let ctx = try JobContext(config: cell.config, seed: job.seed)
-        // INTERIM: learners = the prior, decoders = the oracle's response,
-        // until the learners and decoding branches are on main.
+        let c = cell.config
+        let ctx = try JobContext(config: c, seed: job.seed)
+        let models = try c.learners.map { try fitLearner($0, ctx) }
+        var decodeRoot = SplitMix64(seed: job.seed, stream: "decode")
+        var gapRoot = SplitMix64(seed: job.seed, stream: "expert-gap")
+        let decodeBase = decodeRoot.next(), gapBase = gapRoot.next()
+        let settings = c.decoderSettings
         var result = JobResult()
-        let beta = ctx.soft.beta
         for p in ctx.mdp.prompts.indices {
-            let y = Self.interimOracle(ctx.hard, prompt: p)
-            let roll = try ctx.mdp.rollout(prompt: p, tokens: y)
-            for l in cell.config.learners {
-                for s in cell.config.decoderSettings {
-                    let lpE = ctx.soft.logProbability(prompt: p, tokens: y)
-                    var fields = [CSV.escape(plan.base.name), String(job.cell), String(job.seed), String(p),
-                                  ctx.mdp.prompts[p].split.rawValue, CSV.escape(l.name), formatNumber(l.lambda),
-                                  s.kind.rawValue, s.kind == .oracle ? "" : String(s.width)]
-                    fields += [y.map(String.init).joined(separator: " "), String(y.count), formatNumber(roll.return_),
-                               "1", formatNumber(ctx.hard.rootValue(prompt: p)), formatNumber(ctx.hard.rootValue(prompt: p) - roll.return_),
-                               formatNumber(ctx.soft.rootValue(prompt: p)), "", formatNumber(lpE), "", "", "", "", "", "", "", "",
-                               "", "", s.lengthNormalize ? "1" : "0"]
-                    _ = beta
-                    result.rows.append(fields)
+            for (l, model) in zip(c.learners, models) {
+                var gapRNG = SplitMix64(seed: StableHash.combine(gapBase, UInt64(p)))
+                let gap = Overoptimism.expertGap(prompt: p, mdp: ctx.mdp, model: model, trie: ctx.trie, soft: ctx.soft,
+                                                 samples: c.expert.expertGapSamples, rng: &gapRNG)
+                let learnerKey = StableHash.combine(StableHash.combine(decodeBase, StableHash.string(l.name)), UInt64(p))
+                for s in settings {
+                    var rng = SplitMix64(seed: StableHash.combine(learnerKey, s.seedKey))
+                    let rows = try Overoptimism.decodeAndMeasure(s.spec, prompt: p, mdp: ctx.mdp, model: model, trie: ctx.trie,
+                                                                 soft: ctx.soft, hard: ctx.hard, expertGap: gap, rng: &rng)
+                    for var row in rows {
+                        row.experiment = plan.base.name
+                        row.cell = String(job.cell)
+                        row.seed = job.seed
+                        row.learner = l.name
+                        row.lambda = l.lambda
+                        result.rows.append(row.csvFields)
+                        if c.stepsCSV { result.steps += row.stepsCSVFields }
+                    }
                 }
             }
         }
         return result
     }
 
-    static func interimOracle(_ hard: SoftSolution, prompt p: Int) -> [TokenID] {
-        let mdp = hard.mdp
-        var q = mdp.prompts[p].latent
-        var y: [TokenID] = []
-        for t in 0..<mdp.horizon {
-            var best = 0
-            for a in 1..<mdp.vocabSize where hard.q(t, q, a) > hard.q(t, q, best) { best = a }
-            y.append(best)
-            if mdp.isTerminal(token: best, at: t) { break }
-            q = mdp.next(q, best)
-        }
-        return y
+    /// Fits one learner on the job's data.
+    // INTERIM: until the learners branch is on main, every learner is the
+    // prior itself (no training).
+    func fitLearner(_ l: LearnerConfig, _ ctx: JobContext) throws -> any LogitModel {
+        ctx.prior
     }
 }
