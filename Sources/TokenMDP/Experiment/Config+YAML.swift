@@ -26,7 +26,17 @@ public struct ConfigDocument {
         self.file = file
         self.baseDirectory = baseDirectory
         let parsed: Node?
-        do { parsed = try Yams.compose(yaml: yaml) } catch {
+        do { parsed = try Yams.compose(yaml: yaml) } catch let e as YamlError {
+            switch e {
+            case let .duplicatedKeysInMapping(duplicates, context):
+                throw ConfigError(key: duplicates.sorted().first ?? "", "duplicate key in the mapping that starts at line \(context.mark.line)",
+                                  file: file, line: context.mark.line)
+            case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
+                throw ConfigError(key: "", "not valid YAML: \(problem)", file: file, line: mark.line)
+            default:
+                throw ConfigError(key: "", "not valid YAML: \(String(describing: e).replacingOccurrences(of: "\n", with: " "))", file: file)
+            }
+        } catch {
             throw ConfigError(key: "", "not valid YAML: \(String(describing: error).replacingOccurrences(of: "\n", with: " "))", file: file)
         }
         guard let root = parsed, case .mapping = root else {
@@ -86,7 +96,8 @@ public struct ConfigDocument {
         var t = tree
         if let first = path.components.first, path.components.count > 1, ConfigNode.child(t, key: first) == nil,
            let text = Self.defaultLists[first], let def = try Yams.compose(yaml: text) {
-            t = try ConfigNode.setting(t, ConfigPath(components: [first]), to: def)
+            // Synthetic nodes carry no marks (their lines would point into `text`).
+            t = try ConfigNode.setting(t, ConfigPath(components: [first]), to: ConfigNode.strippingMarks(def))
         }
         return try ConfigNode.setting(t, path, to: value)
     }
@@ -103,7 +114,7 @@ public struct ConfigDocument {
     var rootWithoutSweep: Node { ConfigNode.removing(root, key: "sweep").0 }
 
     /// The sweep axes in mapping order, each a path and its value nodes.
-    func sweepAxes() throws -> [(path: ConfigPath, key: String, values: [Node])] {
+    func sweepAxes() throws -> [(path: ConfigPath, key: String, values: [Node], keyLine: Int?)] {
         guard let sweep = ConfigNode.child(root, key: "sweep"), !ConfigNode.isNull(sweep) else { return [] }
         guard case let .mapping(m) = sweep else {
             throw ConfigError(key: "sweep", "must be a mapping from dotted keys to lists of values", file: file, line: sweep.mark?.line)
@@ -122,7 +133,7 @@ public struct ConfigDocument {
             guard case let .sequence(s) = v, !s.isEmpty else {
                 throw ConfigError(key: "sweep.\(key)", "must be a non-empty list of values", file: file, line: v.mark?.line ?? k.mark?.line)
             }
-            return (path, key, Array(s))
+            return (path, key, Array(s), k.mark?.line)
         }
     }
 

@@ -127,6 +127,41 @@ enum ConfigNode {
         return best
     }
 
+    /// `path` with every list selection turned into its index (`learners.soc`
+    /// → `learners.1`), or nil when it does not resolve; two paths that
+    /// address the same node have the same canonical form.
+    static func canonical(_ root: Node, _ path: ConfigPath) -> [String]? {
+        var node = root
+        var out: [String] = []
+        for comp in path.components {
+            switch node {
+            case let .mapping(m):
+                guard let v = m.first(where: { keyString($0.key) == comp })?.value else { return nil }
+                node = v
+                out.append(comp)
+            case let .sequence(s):
+                guard let i = try? select(s, comp, pathSoFar: "") else { return nil }
+                node = s[i]
+                out.append(String(i))
+            default:
+                return nil
+            }
+        }
+        return out
+    }
+
+    /// A copy of a tree without source marks (for synthetic nodes).
+    static func strippingMarks(_ node: Node) -> Node {
+        switch node {
+        case var .scalar(s): s.mark = nil; return .scalar(s)
+        case let .mapping(m):
+            return .mapping(Node.Mapping(pairs(m).map { (strippingMarks($0.key), strippingMarks($0.value)) }, m.tag, m.style, nil))
+        case let .sequence(s):
+            return .sequence(Node.Sequence(s.map(strippingMarks), s.tag, s.style, nil))
+        case .alias: return node
+        }
+    }
+
     /// Returns `root` with the node at `path` replaced by (or set to) `value`.
     /// Missing mapping keys are created (as mappings on the way down).
     static func setting(_ root: Node, _ path: ConfigPath, to value: Node) throws -> Node {

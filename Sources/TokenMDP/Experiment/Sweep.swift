@@ -25,6 +25,7 @@ public struct Job: Sendable, Equatable {
     public var index: Int
     public var cell: Int
     public var seed: UInt64
+    public init(index: Int, cell: Int, seed: UInt64) { self.index = index; self.cell = cell; self.seed = seed }
 }
 
 /// The expanded experiment: the base config, the sweep cells and the jobs.
@@ -80,9 +81,10 @@ public struct ExperimentPlan: Sendable {
                 let v = axis.values[picks[a]]
                 assignments.append((axis.key, ConfigNode.flowText(v)))
                 do { tree = try doc.setting(tree, axis.path, to: v) } catch var e as ConfigError {
-                    e.message = "sweep key '\(axis.key)': " + e.message
-                    if e.file == nil { e.file = doc.file }
-                    if e.line == nil { e.line = v.mark?.line }
+                    e.message = "cannot apply this sweep key: \(e.key): " + e.message
+                    e.key = "sweep.\(axis.key)"
+                    e.file = doc.file
+                    e.line = axis.keyLine
                     throw e
                 }
             }
@@ -94,6 +96,12 @@ public struct ExperimentPlan: Sendable {
                 try doc.mapErrors(tree: tree) { try cc.validate() }
             } catch var e as ConfigError where !axes.isEmpty {
                 e.message += " (in sweep cell \(ci): \(assignments.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")))"
+                // An error on a swept value points at the value in the sweep block.
+                if let p = try? ConfigPath(parsing: e.key), let at = ConfigNode.canonical(tree, p) {
+                    for (a, axis) in axes.enumerated() where ConfigNode.canonical(tree, axis.path) == at {
+                        e.line = axis.values[picks[a]].mark?.line ?? e.line
+                    }
+                }
                 throw e
             }
             cells.append(SweepCell(index: ci, assignments: assignments, config: c))
