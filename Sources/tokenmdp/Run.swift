@@ -17,8 +17,11 @@ struct Run: ParsableCommand {
         Examples:
           tokenmdp run configs/default.yaml
           tokenmdp run configs/default.yaml --out /tmp/beam --threads 2
-          tokenmdp run configs/default.yaml --set learners.soc.lambda=0.3 --set seeds=[0,1]
-          tokenmdp run configs/default.yaml --out shard0 --shard 0/2   # then: tokenmdp merge shard0 shard1 --out all
+          tokenmdp run configs/default.yaml --set learners.soc.lambda=0.3
+          tokenmdp run configs/default.yaml --set seeds=[0,1] --set mdp.beta=0.2
+          tokenmdp run configs/default.yaml --out s0 --shard 0/2
+          tokenmdp run configs/default.yaml --out s1 --shard 1/2
+          tokenmdp merge s0 s1 --out results/default
         """)
 
     @OptionGroup var config: ConfigOptions

@@ -263,7 +263,7 @@ enum ConfigNode {
         if text.trimmingCharacters(in: .whitespaces).isEmpty { return Node("", Tag(.null)) }
         do {
             guard let n = try Yams.compose(yaml: text) else { return Node("", Tag(.null)) }
-            return n
+            return strippingMarks(n)  // its lines would point into the --set text
         } catch {
             throw ConfigError(key: key, "cannot parse the value '\(text)' as YAML (\(error))")
         }
