@@ -39,3 +39,25 @@ extension DemonstrationTrie {
         Array(counts[node * vocabSize ..< (node + 1) * vocabSize])
     }
 }
+
+extension DemonstrationTrie {
+    /// The complete responses stored in the trie, with multiplicities: every
+    /// demonstrated pair `(s, a)` whose token ends the episode (EOS, or the
+    /// horizon) closes `n(s, a)` demonstrations with tokens `path(s) + [a]`.
+    /// This recovers the demonstration multiset exactly (order aside): each
+    /// demonstration is complete, so it contributes one terminal pair.
+    /// Ordered by node, then token.
+    public func completeResponses(mdp: TokenMDP) -> [(demonstration: Demonstration, count: Double)] {
+        var out: [(demonstration: Demonstration, count: Double)] = []
+        let V = vocabSize
+        for node in 0..<nodeCount where totals[node] > 0 {
+            let t = Int(steps[node])
+            var path: [TokenID]? = nil
+            for a in 0..<V where counts[node * V + a] > 0 && mdp.isTerminal(token: a, at: t) {
+                if path == nil { path = tokens(to: node) }
+                out.append((Demonstration(prompt: Int(promptOf[node]), tokens: path! + [a]), counts[node * V + a]))
+            }
+        }
+        return out
+    }
+}
