@@ -5,7 +5,7 @@ import _TestSupport
 /// The BLAS/LAPACK wrappers against naive Swift loops on small random
 /// matrices (row-major, every transpose combination, non-trivial α, β).
 final class LinalgTests: XCTestCase {
-    private func random(_ r: Int, _ c: Int, _ rng: inout SplitMix64) -> Matrix {
+    func random(_ r: Int, _ c: Int, _ rng: inout SplitMix64) -> Matrix {
         Matrix(rows: r, cols: c, data: (0..<(r * c)).map { _ in rng.nextGaussian() })
     }
 
@@ -78,5 +78,22 @@ final class LinalgTests: XCTestCase {
         let indefinite = Matrix(rows: 2, cols: 2, data: [1, 2, 2, 1])
         XCTAssertThrowsError(try Linalg.solveSPD(indefinite, Matrix(rows: 2, cols: 1, data: [1, 1])))
         XCTAssertThrowsError(try Linalg.solve(Matrix(rows: 2, cols: 2, data: [1, 2, 2, 4]), Matrix(rows: 2, cols: 1, data: [1, 1])))
+    }
+}
+
+extension LinalgTests {
+    func testGemmIsBitReproducibleAtItsDefaultSingleOpenBLASThread() {
+        // OpenBLAS's last bits depend on its thread count, so Linalg pins it to 1
+        // (the benchmark and this test restore it): repeated products are bit-identical,
+        // and a 2-thread product differs only by rounding.
+        XCTAssertEqual(Linalg.blasThreads, 1)
+        var rng = SplitMix64(seed: 5, stream: "test/gemm-threads")
+        let A = random(300, 257, &rng), B = random(257, 129, &rng)
+        let one = Linalg.product(A, B)
+        XCTAssertEqual(one.data.map(\.bitPattern), Linalg.product(A, B).data.map(\.bitPattern))
+        let saved = Linalg.blasThreads
+        defer { Linalg.blasThreads = saved }
+        Linalg.blasThreads = 2
+        assertClose(Linalg.product(A, B).data, one.data, abs: 1e-12, rel: 1e-12)
     }
 }

@@ -125,3 +125,13 @@ final class LinearLearnerTests: XCTestCase {
                                                options: .init(lambda: 0, weightDecay: 1, training: .exact)))
     }
 }
+
+extension LinearLearnerTests {
+    func testTrainingIsBitIdenticalForAnyWorkerThreadCount() throws {
+        let (m, trie, prior) = try problem(seed: 5, demos: 10)
+        let opts = LinearLearner.Options(lambda: 0.2, weightDecay: 0.1, training: .gradient(GradientOptions(steps: 30)))
+        let one = try LinearLearner(mdp: m, trie: trie, prior: prior, features: someFeatures, options: opts, threads: 1)
+        let three = try LinearLearner(mdp: m, trie: trie, prior: prior, features: someFeatures, options: opts, threads: 3)
+        XCTAssertEqual(one.weights.data.map(\.bitPattern), three.weights.data.map(\.bitPattern))
+    }
+}

@@ -16,11 +16,16 @@ import Foundation
 //   `m × k` (lda ≥ k) when not transposed and `k × m` (lda ≥ m) when
 //   transposed; likewise `B` is `k × n` (ldb ≥ n) or `n × k` (ldb ≥ k);
 //   `C` is `m × n` (ldc ≥ n).
-// * Reproducibility: OpenBLAS's dgemm splits the output among its threads
-//   and sums each entry's inner dimension in one thread, so a result does not
-//   depend on the OpenBLAS thread count on a given machine; kernels do differ
-//   between CPU families, so bit-identity across *machines* is not promised
-//   for BLAS-backed results (the linear learner); pin `blasThreads` if needed.
+// * Reproducibility: OpenBLAS results depend on its thread count (measured
+//   with OpenBLAS 0.3.21: a 300×257 · 257×129 dgemm differs in ~60% of the
+//   entries, by ≤ 1e-13 relative, between 1 and 2 threads — its blocking
+//   changes with the thread count). So `Linalg` pins OpenBLAS to **one
+//   thread** before its first call, whatever `OPENBLAS_NUM_THREADS` says;
+//   parallelism comes from running independent cells on separate threads,
+//   which keeps every result independent of `--threads`. `blasThreads` can
+//   raise it (faster big products, different last bits). Kernels also differ
+//   between CPU families, so bit-identity of BLAS-backed results (the linear
+//   learner) across *machines* is not promised.
 
 /// `lapack_int` is a C macro (Swift cannot import it); Debian's LAPACKE uses
 /// the LP64 interface, `int32_t`.
@@ -75,11 +80,16 @@ public struct LinalgError: Error, CustomStringConvertible, Equatable {
 /// Row-major wrappers over OpenBLAS (CBLAS) and LAPACKE. See the file header
 /// for the layout and leading-dimension conventions.
 public enum Linalg {
-    /// Number of OpenBLAS worker threads (process-wide OpenBLAS setting).
-    /// Results of `gemm` do not depend on it (see the file header).
+    /// Pins OpenBLAS to one thread, once, before the first BLAS/LAPACK call
+    /// (thread-safe lazy initialisation).
+    private static let pinned: Void = { openblas_set_num_threads(1) }()
+
+    /// Number of OpenBLAS worker threads (a process-wide OpenBLAS setting;
+    /// 1 unless set here). Results depend on it in the last bits (see the
+    /// file header), so keep it fixed for reproducible output.
     public static var blasThreads: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+        get { _ = pinned; return Int(openblas_get_num_threads()) }
+        set { _ = pinned; openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
     /// General matrix product on raw row-major storage:
@@ -101,6 +111,7 @@ public enum Linalg {
         precondition(ldb >= max(1, transB ? k : n), "gemm: ldb \(ldb) too small")
         precondition(ldc >= max(1, n), "gemm: ldc \(ldc) too small")
         if m == 0 || n == 0 { return }
+        _ = pinned
         cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
                     beta, c, blasint(ldc))
@@ -142,6 +153,7 @@ public enum Linalg {
         if n == 0 || r == 0 { return B }
         var a = A.data, x = B.data
         var ipiv = [LapackInt](repeating: 0, count: n)
+        _ = pinned
         let info = LAPACKE_dgesv(LAPACK_ROW_MAJOR, LapackInt(n), LapackInt(r), &a, LapackInt(n), &ipiv, &x, LapackInt(r))
         if info != 0 {
             throw LinalgError(routine: "dgesv", info: Int(info),
@@ -160,6 +172,7 @@ public enum Linalg {
         let n = A.rows, r = B.cols
         if n == 0 || r == 0 { return B }
         var a = A.data, x = B.data
+        _ = pinned
         let info = LAPACKE_dposv(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "U")), LapackInt(n), LapackInt(r),
                                  &a, LapackInt(n), &x, LapackInt(r))
         if info != 0 {
