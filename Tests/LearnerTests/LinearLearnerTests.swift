@@ -18,7 +18,7 @@ final class LinearLearnerTests: XCTestCase {
     }
 
     func testLossGradientMatchesCentralFiniteDifferences() throws {
-        try withEvery("seed", in: 0..<3) { seed in
+        withEvery("seed", in: 0..<3) { seed in
             let (m, trie, prior) = try problem(seed: seed)
             let fmap = try FeatureMap(kinds: someFeatures, mdp: m, trie: trie)
             var obj = LinearObjective(mdp: m, trie: trie, prior: prior, features: fmap, lambda: 0.3, weightDecay: 0.5, labelSmoothing: 0.1)

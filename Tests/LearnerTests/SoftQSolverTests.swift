@@ -111,7 +111,7 @@ final class SoftQSolverTests: XCTestCase {
                     var s = PrefixState.root(prompt: d.prompt, mdp: mdp)
                     var sum = -iq.softValue(s, beta: beta)
                     for a in d.tokens {
-                        sum += iq.inverseBellmanReward(s, a, beta: beta, mdp: mdp, trie: trie)
+                        sum += iq.reward(s, a, mdp: mdp)
                         s = s.child(a, mdp: mdp, trie: trie)
                     }
                     assertClose(sum / beta, iq.logLikelihood(prompt: d.prompt, tokens: d.tokens, mdp: mdp, trie: trie), "seed \(seed) \(d.tokens)")

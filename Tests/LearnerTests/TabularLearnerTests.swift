@@ -74,9 +74,10 @@ final class TabularLearnerTests: XCTestCase {
         let m = singleStateMDP(vocab: 6, prompts: 2)
         let counts = [3, 3, 1, 1, 0, 0]
         let trie = DemonstrationTrie(mdp: m, demonstrations: oneTokenDemos(counts: counts, prompt: 0) + oneTokenDemos(counts: counts, prompt: 1))
-        for (lambda, mu) in [(0.0, 0.1), (0.2, 0.1), (0.3, 1e-3), (0.0, 0.0)] {
+        let adam = TabularLearner.Training.gradient(GradientOptions(steps: 200))
+        for (lambda, mu, training) in [(0.0, 0.1, .exact), (0.2, 0.1, .exact), (0.3, 1e-3, .exact), (0.0, 0.0, .exact), (0.2, 0.1, adam)] {
             let learner = try TabularLearner(mdp: m, trie: trie, prior: Prior.uniform(vocabSize: 6),
-                                             options: .init(lambda: lambda, weightDecay: mu))
+                                             options: .init(lambda: lambda, weightDecay: mu, training: training))
             let l = learner.logits(node: 0)
             XCTAssertEqual(l[0].bitPattern, l[1].bitPattern, "λ \(lambda) μ \(mu)")
             XCTAssertEqual(l[2].bitPattern, l[3].bitPattern, "λ \(lambda) μ \(mu)")

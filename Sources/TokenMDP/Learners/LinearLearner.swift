@@ -120,14 +120,14 @@ public struct LinearLearner: LogitModel {
 
     public func logits(_ s: PrefixState, into out: UnsafeMutableBufferPointer<Double>) {
         prior.logits(s, into: out)
-        let cols = UnsafeMutablePointer<Int>.allocate(capacity: features.maxActive)
-        defer { cols.deallocate() }
-        let k = features.active(s, into: cols)
         let V = vocabSize
-        weights.data.withUnsafeBufferPointer { w in
-            for i in 0..<k {
-                let row = w.baseAddress! + cols[i] * V
-                for a in 0..<V { out[a] += row[a] }   // −∞ + finite stays −∞
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: features.maxActive) { cols in
+            let k = features.active(s, into: cols.baseAddress!)
+            weights.data.withUnsafeBufferPointer { w in
+                for i in 0..<k {
+                    let row = w.baseAddress! + cols[i] * V
+                    for a in 0..<V { out[a] += row[a] }   // −∞ + finite stays −∞
+                }
             }
         }
     }

@@ -143,6 +143,12 @@ public struct InverseSoftQ: LogitModel {
         }
     }
 
+    /// The recovered reward `r̃(s, a) = Q̂(s, a) − V̂(s ∘ a)` (reward units;
+    /// `V̂ = 0` after the episode ends), with this model's β and trie.
+    public func reward(_ s: PrefixState, _ a: TokenID, mdp: TokenMDP) -> Double {
+        inverseBellmanReward(s, a, beta: beta, mdp: mdp, trie: trie)
+    }
+
     /// The IQ-Learn objective, literally (SPEC §1.3 I5):
     ///
     ///     J = Σ_{demos} [ Σ_t ( Q̂(s_t, a_t) − V̂(s_{t+1}) ) − V̂(s_0) ],   V̂ = 0 after the end
