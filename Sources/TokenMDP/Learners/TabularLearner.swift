@@ -144,12 +144,12 @@ public struct TabularLearner: LogitModel {
         let M = max(trie.pairCount, 1)
         var iterations = [Int](repeating: 0, count: nodes.count)
         var gradients = [Double](repeating: 0, count: nodes.count)
-        var failure: String? = nil
-        let failureLock = NSLock()
+        var failed = [Bool](repeating: false, count: nodes.count)
         trie.counts.withUnsafeBufferPointer { counts in
         table.withUnsafeMutableBufferPointer { t in
         iterations.withUnsafeMutableBufferPointer { its in
         gradients.withUnsafeMutableBufferPointer { grs in
+        failed.withUnsafeMutableBufferPointer { bad in
             parallelRanges(count: nodes.count, threads: threads) { lo, hi in
                 var work = TabularWork(vocabSize: V)
                 defer { work.deallocate() }
@@ -165,11 +165,7 @@ public struct TabularLearner: LogitModel {
                         let (it, gnorm, target) = Self.solveExact(l0: work.l0, n: work.n, total: N, V: V, lambda: options.lambda,
                                                                   mu: options.weightDecay, out: row, work: &work)
                         result = (it, gnorm)
-                        if gnorm > Swift.max(1e-9 * max(1, N), target) {
-                            failureLock.lock()
-                            if failure == nil { failure = "Newton did not converge on trie node \(node) (N = \(N)): gradient norm \(gnorm) after \(it) iterations" }
-                            failureLock.unlock()
-                        }
+                        bad[i] = gnorm > Swift.max(1e-9 * max(1, N), target)
                     case let .gradient(g):
                         result = Self.trainGradient(l0: work.l0, n: work.n, total: N, V: V, lambda: options.lambda,
                                                     mu: options.weightDecay, M: M, options: g, out: row, work: &work)
@@ -178,8 +174,10 @@ public struct TabularLearner: LogitModel {
                     grs[i] = result.1 / max(1, N)
                 }
             }
-        }}}}
-        if let f = failure { throw TokenMDPError.invalid(field: "training", message: f) }
+        }}}}}
+        if let i = failed.firstIndex(of: true) {
+            throw TokenMDPError.invalid(field: "training", message: "Newton did not converge on trie node \(nodes[i]) (N = \(trie.totals[nodes[i]])): relative gradient norm \(gradients[i]) after \(iterations[i]) iterations")
+        }
         self.vocabSize = V
         self.prior = prior
         self.trie = trie
