@@ -15,7 +15,7 @@ final class BeamSearchTests: XCTestCase {
                                                                        file: StaticString = #filePath, line: UInt = #line) throws {
         let all = allResponses(mdp)
         for p in mdp.prompts.indices {
-            let ref = bruteForceArgmax(all) { Decoder.modelLogProbability(prompt: p, tokens: $0, mdp: mdp, model: model, trie: nil) }!
+            let ref = bruteForceArgmax(all) { ResponseDecoder.modelLogProbability(prompt: p, tokens: $0, mdp: mdp, model: model, trie: nil) }!
             let got = try BeamSearch(width: exhaustiveWidth(mdp)).decode(prompt: p, mdp: mdp, model: model, trie: nil).best
             XCTAssertEqual(got.tokens, ref.tokens, "seed \(seed) prompt \(p)", file: file, line: line)
             // Same additions in the same order: bit-identical, not just close.
@@ -61,7 +61,7 @@ final class BeamSearchTests: XCTestCase {
                         let beam = try BeamSearch(width: 1).decode(prompt: p, mdp: mdp, model: model, trie: nil).best
                         XCTAssertEqual(beam.tokens, ref, "seed \(seed) prompt \(p)")
                         var rng = SplitMix64(seed: seed)
-                        let greedy = try Decoder.decode(.greedy, prompt: p, mdp: mdp, model: model, trie: nil, rng: &rng)
+                        let greedy = try ResponseDecoder.decode(.greedy, prompt: p, mdp: mdp, model: model, trie: nil, rng: &rng)
                         XCTAssertEqual(greedy, [beam])
                     }
                 }
@@ -84,7 +84,7 @@ final class BeamSearchTests: XCTestCase {
         XCTAssertEqual(model.logPolicy(s1), model.logPolicy(s2))     // bit-identical rows
         let root = model.logPolicy(prefixState(mdp, prompt: 0, []))
         XCTAssertEqual(root[1], root[2])
-        let scores = [[1, 1], [1, 2], [2, 1], [2, 2]].map { Decoder.modelLogProbability(prompt: 0, tokens: $0, mdp: mdp, model: model, trie: nil) }
+        let scores = [[1, 1], [1, 2], [2, 1], [2, 2]].map { ResponseDecoder.modelLogProbability(prompt: 0, tokens: $0, mdp: mdp, model: model, trie: nil) }
         XCTAssertEqual(Set(scores).count, 1, "\(scores)")
         for k in [1, 2, 3, 4, 9] {
             let r = try BeamSearch(width: k).decode(prompt: 0, mdp: mdp, model: model, trie: nil, recordPool: true)
@@ -149,11 +149,11 @@ final class BeamSearchTests: XCTestCase {
                 let norm = try BeamSearch(width: k, lengthNormalize: true).decode(prompt: 0, mdp: mdp, model: model, trie: nil, recordPool: true)
                 XCTAssertEqual(plain.pool, norm.pool, "seed \(seed) width \(k)")
                 let ref = bruteForceArgmax(norm.pool!.map(\.tokens)) {
-                    Decoder.modelLogProbability(prompt: 0, tokens: $0, mdp: mdp, model: model, trie: nil) / Double($0.count)
+                    ResponseDecoder.modelLogProbability(prompt: 0, tokens: $0, mdp: mdp, model: model, trie: nil) / Double($0.count)
                 }!
                 XCTAssertEqual(norm.best.tokens, ref.tokens, "seed \(seed) width \(k)")
                 XCTAssertEqual(norm.best.logProbability,
-                               Decoder.modelLogProbability(prompt: 0, tokens: ref.tokens, mdp: mdp, model: model, trie: nil))
+                               ResponseDecoder.modelLogProbability(prompt: 0, tokens: ref.tokens, mdp: mdp, model: model, trie: nil))
             }
         }
     }
@@ -166,7 +166,7 @@ final class BeamSearchTests: XCTestCase {
             let mdp = randomMDP(seed: seed, S: 4, V: 4, H: 4, eos: true)
             let model = RandomLogitModel(vocabSize: 4, seed: seed, forbidden: 0.7)
             let finite = allResponses(mdp).filter {
-                Decoder.modelLogProbability(prompt: 0, tokens: $0, mdp: mdp, model: model, trie: nil).isFinite
+                ResponseDecoder.modelLogProbability(prompt: 0, tokens: $0, mdp: mdp, model: model, trie: nil).isFinite
             }
             let r = try BeamSearch(width: 1000).decode(prompt: 0, mdp: mdp, model: model, trie: nil, recordPool: true)
             XCTAssertEqual(r.finishedCount, finite.count, "seed \(seed)")
@@ -180,14 +180,14 @@ final class BeamSearchTests: XCTestCase {
         let model = PrefixTableModel(mdp: mdp, rows: [], defaultRow: [-.infinity, -.infinity, -.infinity])
         XCTAssertThrowsError(try BeamSearch(width: 3).decode(prompt: 0, mdp: mdp, model: model, trie: nil))
         var rng = SplitMix64(seed: 0)
-        XCTAssertThrowsError(try Decoder.decode(.sample(n: 2), prompt: 0, mdp: mdp, model: model, trie: nil, rng: &rng))
+        XCTAssertThrowsError(try ResponseDecoder.decode(.sample(n: 2), prompt: 0, mdp: mdp, model: model, trie: nil, rng: &rng))
     }
 
     /// Horizon 1 and a one-token vocabulary: the only response is returned.
     func testDegenerateTreesHorizonOneAndOneTokenVocabulary() throws {
         let h1 = randomMDP(seed: 5, V: 3, H: 1, eos: true)
         let m = RandomLogitModel(vocabSize: 3, seed: 5)
-        let ref = bruteForceArgmax(allResponses(h1)) { Decoder.modelLogProbability(prompt: 0, tokens: $0, mdp: h1, model: m, trie: nil) }!
+        let ref = bruteForceArgmax(allResponses(h1)) { ResponseDecoder.modelLogProbability(prompt: 0, tokens: $0, mdp: h1, model: m, trie: nil) }!
         XCTAssertEqual(try BeamSearch(width: 2).decode(prompt: 0, mdp: h1, model: m, trie: nil).best.tokens, ref.tokens)
         let v1 = randomMDP(seed: 6, V: 1, H: 3, eos: false, prompts: 1)
         let r = try BeamSearch(width: 5).decode(prompt: 0, mdp: v1, model: Prior.uniform(vocabSize: 1), trie: nil)
@@ -205,7 +205,7 @@ final class BeamSearchTests: XCTestCase {
             let model = NodeAwareModel(vocabSize: 4, trie: trie)
             for k in [1, 3, 8] {
                 let y = try BeamSearch(width: k).decode(prompt: 0, mdp: mdp, model: model, trie: trie).best
-                XCTAssertEqual(y.logProbability, Decoder.modelLogProbability(prompt: 0, tokens: y.tokens, mdp: mdp, model: model, trie: trie))
+                XCTAssertEqual(y.logProbability, ResponseDecoder.modelLogProbability(prompt: 0, tokens: y.tokens, mdp: mdp, model: model, trie: trie))
             }
         }
     }

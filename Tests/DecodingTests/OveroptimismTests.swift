@@ -16,7 +16,7 @@ final class OveroptimismTests: XCTestCase {
             let gap = Overoptimism.expertGap(prompt: p, mdp: mdp, model: model, trie: trie, soft: soft, samples: 4, rng: &grng)
             for spec in Self.decoders {
                 var rng = SplitMix64(seed: StableHash.combine(seed, UInt64(p)), stream: "decode")
-                for y in try Decoder.decode(spec, prompt: p, mdp: mdp, model: model, trie: trie, hard: hard, rng: &rng) {
+                for y in try ResponseDecoder.decode(spec, prompt: p, mdp: mdp, model: model, trie: trie, hard: hard, rng: &rng) {
                     var row: MetricRow
                     do {
                         row = try Overoptimism.measure(y, prompt: p, mdp: mdp, model: model, trie: trie, soft: soft, hard: hard, expertGap: gap)
@@ -128,7 +128,7 @@ final class OveroptimismTests: XCTestCase {
                 var r1 = SplitMix64(seed: seed, stream: "decode"), r2 = r1
                 let rows = try Overoptimism.decodeAndMeasure(spec, prompt: 0, mdp: mdp, model: model, trie: trie, soft: soft,
                                                              hard: hard, expertGap: -0.5, rng: &r1)
-                let ys = try Decoder.decode(spec, prompt: 0, mdp: mdp, model: model, trie: trie, hard: hard, rng: &r2)
+                let ys = try ResponseDecoder.decode(spec, prompt: 0, mdp: mdp, model: model, trie: trie, hard: hard, rng: &r2)
                 XCTAssertEqual(rows.count, ys.count)
                 for (row, y) in zip(rows, ys) {
                     var ref = try Overoptimism.measure(y, prompt: 0, mdp: mdp, model: model, trie: trie, soft: soft, hard: hard, expertGap: -0.5)
@@ -222,7 +222,7 @@ final class OveroptimismTests: XCTestCase {
         var total = 0.0
         for _ in 0..<10 {
             let y = soft.sampleResponse(prompt: 0, rng: &replay)
-            total += 0.8 * (Decoder.modelLogProbability(prompt: 0, tokens: y, mdp: mdp, model: model, trie: nil)
+            total += 0.8 * (ResponseDecoder.modelLogProbability(prompt: 0, tokens: y, mdp: mdp, model: model, trie: nil)
                             - soft.logProbability(prompt: 0, tokens: y))
         }
         XCTAssertEqual(gap, total / 10)

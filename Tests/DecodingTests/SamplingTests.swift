@@ -32,7 +32,7 @@ final class SamplingTests: XCTestCase {
                     s = s.child(a, mdp: mdp, trie: nil)
                 }
                 XCTAssertEqual(y.tokens, expect, "seed \(seed)")
-                XCTAssertEqual(y.logProbability, Decoder.modelLogProbability(prompt: 0, tokens: y.tokens, mdp: mdp, model: model, trie: nil))
+                XCTAssertEqual(y.logProbability, ResponseDecoder.modelLogProbability(prompt: 0, tokens: y.tokens, mdp: mdp, model: model, trie: nil))
                 XCTAssertTrue(y.logProbability.isFinite)
             }
             XCTAssertEqual(rng.state, replay.state, "seed \(seed): generator consumed differently")
@@ -48,12 +48,12 @@ final class SamplingTests: XCTestCase {
         var rng = SplitMix64(seed: 11, stream: "test/freq")
         let n = 20_000
         var counts: [[TokenID]: Int] = [:]
-        for y in try Decoder.decode(.sample(n: n), prompt: 0, mdp: mdp, model: model, trie: nil, rng: &rng) {
+        for y in try ResponseDecoder.decode(.sample(n: n), prompt: 0, mdp: mdp, model: model, trie: nil, rng: &rng) {
             counts[y.tokens, default: 0] += 1
         }
         var total = 0.0
         for y in allResponses(mdp) {
-            let p = exp(Decoder.modelLogProbability(prompt: 0, tokens: y, mdp: mdp, model: model, trie: nil))
+            let p = exp(ResponseDecoder.modelLogProbability(prompt: 0, tokens: y, mdp: mdp, model: model, trie: nil))
             total += p
             XCTAssertEqual(Double(counts[y] ?? 0) / Double(n), p, accuracy: 0.02, "\(y)")
         }
@@ -64,7 +64,7 @@ final class SamplingTests: XCTestCase {
         let mdp = randomMDP(seed: 12, V: 3, H: 4)
         let model = RandomLogitModel(vocabSize: 3, seed: 12)
         var rng = SplitMix64(seed: 12)
-        let ys = try Decoder.decode(.sample(n: 7), prompt: 1, mdp: mdp, model: model, trie: nil, rng: &rng)
+        let ys = try ResponseDecoder.decode(.sample(n: 7), prompt: 1, mdp: mdp, model: model, trie: nil, rng: &rng)
         XCTAssertEqual(ys.map(\.sampleIndex), Array(0..<7))
         XCTAssertTrue(ys.allSatisfy { (try? mdp.rollout(prompt: 1, tokens: $0.tokens).complete) == true })
     }
@@ -76,8 +76,8 @@ final class SamplingTests: XCTestCase {
             let mdp = randomMDP(seed: seed, S: 4, V: 3, H: 3, eos: true)
             for model in [RandomLogitModel(vocabSize: 3, seed: seed, scale: 2)] as [any LogitModel] {
                 var r1 = SplitMix64(seed: seed, stream: "test/bon"), r2 = r1
-                let samples = try Decoder.decode(.sample(n: 6), prompt: 0, mdp: mdp, model: model, trie: nil, rng: &r1)
-                let best = try Decoder.decode(.bestOfN(n: 6), prompt: 0, mdp: mdp, model: model, trie: nil, rng: &r2)
+                let samples = try ResponseDecoder.decode(.sample(n: 6), prompt: 0, mdp: mdp, model: model, trie: nil, rng: &r1)
+                let best = try ResponseDecoder.decode(.bestOfN(n: 6), prompt: 0, mdp: mdp, model: model, trie: nil, rng: &r2)
                 XCTAssertEqual(r1.state, r2.state)
                 let ref = bruteForceArgmax(samples.map(\.tokens)) { y in samples.first { $0.tokens == y }!.logProbability }!
                 XCTAssertEqual(best.count, 1)
@@ -87,8 +87,8 @@ final class SamplingTests: XCTestCase {
             // Tied model: duplicates and exact ties resolve to the smaller sequence.
             let tied = TiedLogitModel(vocabSize: 3, seed: seed, levels: 1)
             var r3 = SplitMix64(seed: seed, stream: "test/bon"), r4 = r3
-            let s = try Decoder.decode(.sample(n: 8), prompt: 0, mdp: mdp, model: tied, trie: nil, rng: &r3)
-            let b = try Decoder.decode(.bestOfN(n: 8), prompt: 0, mdp: mdp, model: tied, trie: nil, rng: &r4)
+            let s = try ResponseDecoder.decode(.sample(n: 8), prompt: 0, mdp: mdp, model: tied, trie: nil, rng: &r3)
+            let b = try ResponseDecoder.decode(.bestOfN(n: 8), prompt: 0, mdp: mdp, model: tied, trie: nil, rng: &r4)
             let ref = bruteForceArgmax(s.map(\.tokens)) { y in s.first { $0.tokens == y }!.logProbability }!
             XCTAssertEqual(b[0].tokens, ref.tokens, "seed \(seed)")
         }
@@ -128,10 +128,10 @@ final class SamplingTests: XCTestCase {
         let soft = try SoftValueIteration.solve(mdp, beta: 0.5)
         XCTAssertThrowsError(try OracleDecoder.decode(prompt: 0, hard: soft))
         var rng = SplitMix64(seed: 0)
-        XCTAssertThrowsError(try Decoder.decode(.oracle, prompt: 0, mdp: mdp, model: Prior.uniform(vocabSize: 3), trie: nil, rng: &rng))
+        XCTAssertThrowsError(try ResponseDecoder.decode(.oracle, prompt: 0, mdp: mdp, model: Prior.uniform(vocabSize: 3), trie: nil, rng: &rng))
         let hard = try SoftValueIteration.solve(mdp, beta: 0)
         let before = rng.state
-        let y = try Decoder.decode(.oracle, prompt: 0, mdp: mdp, model: Prior.uniform(vocabSize: 3), trie: nil, hard: hard, rng: &rng)
+        let y = try ResponseDecoder.decode(.oracle, prompt: 0, mdp: mdp, model: Prior.uniform(vocabSize: 3), trie: nil, hard: hard, rng: &rng)
         XCTAssertEqual(rng.state, before, "deterministic decoders must not consume randomness")
         XCTAssertEqual(y[0].logProbability, -log(3) * Double(y[0].tokens.count), accuracy: 1e-12)
     }

@@ -86,3 +86,32 @@ enum Mutation: Int, CaseIterable {
         }
     }
 }
+
+@Suite struct DemonstrationLoaderFuzzTests {
+    static let mdp = try! MDPGenerator.reasoningChain(ReasoningChainParams()).generate(seed: 3)
+    static let valid: String = {
+        var rng = SplitMix64(seed: 1, stream: "data")
+        let set = try! DemonstrationSampler(demosPerPrompt: 3, filter: .none, epsilon: 0, maxAttemptsPerDemo: 1000)
+            .sample(mdp: mdp, betaExpert: 0.5, threads: 1, rng: &rng)
+        return set.jsonl()
+    }()
+
+    /// Any mutation of a valid JSONL file either loads as demonstrations that
+    /// validate against the MDP and build a trie, or fails with a one-line
+    /// `TokenMDPError` — never a trap.
+    @Test func mutatedDemonstrationFilesGiveACleanErrorOrValidDemonstrations() async {
+        await propertyCheck(count: fuzzCount, input: Gen.int(in: 0...(Mutation.allCases.count - 1)), Gen.uint64()) { kind, salt in
+            let m = Mutation(rawValue: kind)!
+            let text = m.apply(to: Self.valid, salt: salt)
+            do {
+                let set = try DemonstrationSet.parseJSONL(text, mdp: Self.mdp, source: "demos.jsonl")
+                try set.validate(against: Self.mdp)
+                _ = set.trie(mdp: Self.mdp)
+            } catch let e as TokenMDPError {
+                #expect(!describe(e).contains("\n"), "\(m) salt \(salt): multi-line error")
+            } catch {
+                Issue.record("\(m) salt \(salt): unexpected error type \(type(of: error)): \(error)")
+            }
+        }
+    }
+}

@@ -47,7 +47,7 @@ import Foundation
 /// sequences to compare them.
 ///
 /// Scores are accumulated as `score + log π_ℓ(a|s)` in time order from 0.0,
-/// so they equal `Decoder.modelLogProbability` bit-for-bit.
+/// so they equal `ResponseDecoder.modelLogProbability` bit-for-bit.
 ///
 /// - Complexity: per step O(k·V) comparisons + O(k log k) for the kept
 ///   candidates, plus ≤ k model evaluations (each O(V) for the tabular and
@@ -173,7 +173,7 @@ public struct BeamSearch: Sendable {
             for b in 0..<live {
                 let base = lScore[b]
                 if count == heapCap && base < hScore[0] { break }   // no extension can enter (log π ≤ 0)
-                let z = Decoder.logPolicyRow(model, lState[b], into: row)
+                let z = ResponseDecoder.logPolicyRow(model, lState[b], into: row)
                 if z == -.infinity { continue }                      // the model emits nothing here
                 let lexBase = lRank[b] &* V
                 for a in 0..<V {
@@ -231,7 +231,7 @@ public struct BeamSearch: Sendable {
             t += 1
         }
 
-        guard !poolScore.isEmpty else { throw Decoder.noResponse(p, t) }
+        guard !poolScore.isEmpty else { throw ResponseDecoder.noResponse(p, t) }
 
         func tokens(_ node: Int32) -> [TokenID] {
             var out: [TokenID] = []

@@ -15,7 +15,7 @@ public enum AncestralSampler {
     ///
     /// - Parameter trie: the trie the model was trained with (sets `PrefixState.node`).
     /// - Returns: the tokens and `log π_ℓ(y|x)` (bit-identical to
-    ///   `Decoder.modelLogProbability`); always finite.
+    ///   `ResponseDecoder.modelLogProbability`); always finite.
     /// - Throws: if the model gives probability 0 to every token of a visited state.
     /// - Complexity: O(H·V) plus ≤ H model evaluations.
     public static func sample<M: LogitModel>(prompt p: Int, mdp: TokenMDP, model: M, trie: DemonstrationTrie?,
@@ -28,8 +28,8 @@ public enum AncestralSampler {
         tokens.reserveCapacity(mdp.horizon)
         var total = 0.0
         for t in 0..<mdp.horizon {
-            let z = Decoder.logPolicyRow(model, s, into: row)
-            if z == -.infinity { throw Decoder.noResponse(p, t) }
+            let z = ResponseDecoder.logPolicyRow(model, s, into: row)
+            if z == -.infinity { throw ResponseDecoder.noResponse(p, t) }
             let u = rng.nextUnit()
             var c = 0.0
             var a = -1, lastAllowed = -1

@@ -132,3 +132,27 @@ public struct PrefixState: Sendable, Hashable {
     /// The previous emitted token, or nil at t = 0.
     @inlinable public var lastToken: TokenID? { recent & 0xFFFF == 0 ? nil : Int(recent & 0xFFFF) - 1 }
 }
+
+extension DemonstrationTrie {
+    /// Builds the trie with a non-negative weight per demonstration: each
+    /// demonstration adds `weight` (instead of 1) to the counts along its
+    /// path. Weight-0 demonstrations are skipped (they reach no state).
+    /// With weights `π*(y|x)` over every complete response, the counts are
+    /// the exact expected visit counts, `n(s, a) = P*(s) π*(a|s)`, so the
+    /// plain MLE is exactly `π*` on every reachable state.
+    public init(mdp: TokenMDP, demonstrations: [Demonstration], weights: [Double]) {
+        precondition(weights.count == demonstrations.count, "one weight per demonstration")
+        precondition(weights.allSatisfy { $0.isFinite && $0 >= 0 }, "weights must be finite and ≥ 0")
+        self.init(mdp: mdp, demonstrations: [])
+        let V = vocabSize
+        for (d, w) in zip(demonstrations, weights) where w > 0 {
+            var node = d.prompt
+            for (t, a) in d.tokens.enumerated() {
+                counts[node * V + a] += w
+                totals[node] += w
+                if t == d.tokens.count - 1 { break }
+                node = Int(childOrCreate(node, a, mdp: mdp))
+            }
+        }
+    }
+}

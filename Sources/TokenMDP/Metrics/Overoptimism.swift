@@ -102,7 +102,7 @@ public enum Overoptimism {
         var firstOOD: Int? = nil
         for (t, a) in tokens.enumerated() {
             let q = s.latent
-            // ℓ(s_t, ·) and log π_ℓ(·|s_t) — the same operations as Decoder.logPolicyRow.
+            // ℓ(s_t, ·) and log π_ℓ(·|s_t) — the same operations as ResponseDecoder.logPolicyRow.
             model.logits(s, into: raw)
             lp.baseAddress!.update(from: raw.baseAddress!, count: V)
             let z = LogSumExp.logSoftmaxInPlace(lp)
@@ -198,7 +198,7 @@ public enum Overoptimism {
         var total = 0.0
         for _ in 0..<n {
             let y = soft.sampleResponse(prompt: p, rng: &rng)
-            let lm = Decoder.modelLogProbability(prompt: p, tokens: y, mdp: mdp, model: model, trie: trie)
+            let lm = ResponseDecoder.modelLogProbability(prompt: p, tokens: y, mdp: mdp, model: model, trie: trie)
             let le = soft.logProbability(prompt: p, tokens: y)
             total += soft.beta * (lm - le)
         }
@@ -213,13 +213,13 @@ extension Overoptimism {
     /// `length_normalize`, `sample` and every value column filled. The runner
     /// adds `experiment`, `cell`, `seed`, `learner` and `lambda`.
     ///
-    /// Equivalent to `Decoder.decode` followed by `measure(_:prompt:…)` and
+    /// Equivalent to `ResponseDecoder.decode` followed by `measure(_:prompt:…)` and
     /// `setDecoder(spec)` on each response; `rng` is consumed only by the
     /// stochastic decoders.
     public static func decodeAndMeasure<M: LogitModel>(_ spec: DecoderSpec, prompt p: Int, mdp: TokenMDP, model: M,
                                                        trie: DemonstrationTrie?, soft: SoftSolution, hard: SoftSolution,
                                                        expertGap: Double, rng: inout SplitMix64) throws -> [MetricRow] {
-        try Decoder.decode(spec, prompt: p, mdp: mdp, model: model, trie: trie, hard: hard, rng: &rng).map { y in
+        try ResponseDecoder.decode(spec, prompt: p, mdp: mdp, model: model, trie: trie, hard: hard, rng: &rng).map { y in
             var row = try measure(y, prompt: p, mdp: mdp, model: model, trie: trie, soft: soft, hard: hard, expertGap: expertGap)
             row.setDecoder(spec)
             return row

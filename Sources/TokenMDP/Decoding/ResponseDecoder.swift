@@ -9,7 +9,7 @@ import Foundation
 //
 // Consistency contract: a decoder's `logProbability` is the sum, in time
 // order starting from 0.0, of the very `Double`s that
-// `Decoder.modelLogProbability` adds up for the same tokens, so the metrics
+// `ResponseDecoder.modelLogProbability` adds up for the same tokens, so the metrics
 // recompute it bit-for-bit.
 
 /// A decoder setting (SPEC §2.7), one per `decoder`/`width` pair of `rows.csv`.
@@ -120,7 +120,7 @@ public struct DecodedResponse: Sendable, Equatable {
     /// `a₀ … a_{T−1}`, ending with EOS or of length H.
     public var tokens: [TokenID]
     /// `log π_ℓ(y|x) = Σ_t log π_ℓ(a_t|s_t)`, nats, summed in time order
-    /// (bit-identical to `Decoder.modelLogProbability`). `-.infinity` only
+    /// (bit-identical to `ResponseDecoder.modelLogProbability`). `-.infinity` only
     /// for the oracle when the model forbids one of its tokens.
     public var logProbability: Double
     /// Index among the samples of `.sample(n)` (0-based); nil otherwise.
@@ -132,7 +132,7 @@ public struct DecodedResponse: Sendable, Equatable {
 }
 
 /// Entry points of the decoders (SPEC §2.7).
-public enum Decoder {
+public enum ResponseDecoder {
     /// Decodes prompt `p` with `spec`.
     ///
     /// - Parameters:
