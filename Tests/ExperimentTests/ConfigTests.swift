@@ -33,7 +33,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.prior.scale, 1)
         XCTAssertEqual(c.learners.map(\.name), ["sft", "soc"])
         XCTAssertEqual(c.learners.map(\.lambda), [0, 0.2])
-        XCTAssertEqual(c.learners.map(\.resolvedTraining), [.exact, .exact])
+        XCTAssertEqual(c.learners, [LearnerSpec(name: "sft"), LearnerSpec(name: "soc", lambda: 0.2)])
         XCTAssertEqual(c.decoders, [.beam(widths: [1, 2, 4, 8], lengthNormalize: false)])
         XCTAssertEqual(c.sweep, [])
         XCTAssertFalse(c.stepsCSV)
@@ -41,9 +41,16 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.outputDirectory.deletingLastPathComponent().lastPathComponent, "results")
     }
 
-    func testLinearLearnerDefaultsToGradientTraining() throws {
-        let c = try parse("name: m\nmdp: {beta: 0.5}\nlearners: [{name: lin, param: linear}]\n")
-        XCTAssertEqual(c.learners[0].resolvedTraining, .gradient)
+    func testLearnerEntriesAreLearnerSpecs() throws {
+        let c = try parse("name: m\nmdp: {beta: 0.5}\nlearners: [{name: lin, param: linear, training: gradient, steps: 50, features: [bias, ngram:2:64]}]\n")
+        XCTAssertEqual(c.learners, [LearnerSpec(name: "lin", param: .linear, training: .gradient, steps: 50,
+                                                features: [.bias, .hashedNGram(n: 2, buckets: 64)])])
+        assertConfigError(key: "learners[0].features", line: 3, messageContains: "unknown feature") {
+            _ = try parse("name: m\nmdp: {beta: 0.5}\nlearners: [{name: lin, param: linear, features: [colour]}]\n")
+        }
+        assertConfigError(key: "learners[0].param", messageContains: "not one of: tabular, linear") {
+            _ = try parse("name: m\nmdp: {beta: 0.5}\nlearners: [{name: x, param: deep}]\n")
+        }
     }
 
     func testResolvedYAMLFillsDefaultsAndRoundTrips() throws {
@@ -51,7 +58,7 @@ final class ConfigTests: XCTestCase {
         let text = c.resolvedYAML()
         XCTAssert(text.contains("tool_version: \(TokenMDPVersion.string)"))
         for key in ["demos_per_prompt: 8", "expert_gap_samples: 64", "trap_fraction: 0.25", "training: exact",
-                    "weight_decay: 0.001", "learners.soc.lambda: [0.1, 0.3]", "steps_csv: false"] {
+                    "weight_decay: 0.001", "optimizer: adam", "features: [bias, position-x-prev, prompt-token-x-prev]", "learners.soc.lambda: [0.1, 0.3]", "steps_csv: false"] {
             XCTAssert(text.contains(key), "resolved config lacks '\(key)':\n\(text)")
         }
         let again = try parse(text)

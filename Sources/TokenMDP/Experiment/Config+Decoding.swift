@@ -96,7 +96,7 @@ extension ExperimentConfig: Decodable {
         try c.read("mdp", into: &mdp)
         try c.read("expert", into: &expert)
         try c.read("prior", into: &prior)
-        try c.read("learners", into: &learners)
+        if let ls: [LearnerEntry] = try c.optional("learners") { learners = ls.map(\.spec) }
         try c.read("decoders", into: &decoders)
         output = try c.optional("output")
         try c.read("steps_csv", into: &stepsCSV)
@@ -205,22 +205,25 @@ extension PriorConfig: Decodable {
     }
 }
 
-extension LearnerConfig: Decodable {
-    static let keys = ["name", "param", "lambda", "weight_decay", "training", "steps", "learning_rate", "features", "ood", "label_smoothing"]
-
-    public init(from decoder: Swift.Decoder) throws {
-        let c = try decoder.strictContainer(known: Self.keys, what: "a learner")
-        self.init(name: try c.required("name"))
-        try c.choice("param", into: &param)
-        try c.read("lambda", into: &lambda)
-        try c.read("weight_decay", into: &weightDecay)
-        var t = Training.exact
-        if try c.optional("training") as String? != nil { try c.choice("training", into: &t); training = t }
-        try c.read("steps", into: &steps)
-        try c.read("learning_rate", into: &learningRate)
-        try c.read("features", into: &features)
-        try c.choice("ood", into: &ood)
-        try c.read("label_smoothing", into: &labelSmoothing)
+/// Decodes a `LearnerSpec` (which checks its own keys), turning the
+/// `TokenMDPError` a bad feature name throws into a `DecodingError` at the
+/// learner's path, so it is reported with its key and line like any other.
+struct LearnerEntry: Decodable {
+    var spec: LearnerSpec
+    init(from decoder: Swift.Decoder) throws {
+        do { spec = try LearnerSpec(from: decoder) } catch let TokenMDPError.invalid(field, message) {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [AnyCodingKey(field)], debugDescription: message))
+        } catch let DecodingError.dataCorrupted(ctx) where ctx.debugDescription.hasPrefix("Cannot initialize") {
+            // Swift's message for a bad enum value; name the accepted values instead.
+            let key = ctx.codingPath.last?.stringValue ?? ""
+            let choices: [String: [String]] = [
+                "param": LearnerSpec.Param.allCases.map(\.rawValue), "training": LearnerSpec.Training.allCases.map(\.rawValue),
+                "optimizer": GradientOptions.Optimizer.allCases.map(\.rawValue), "schedule": GradientOptions.Schedule.allCases.map(\.rawValue),
+                "ood": OfflineSoftQ.OODMode.allCases.map(\.rawValue),
+            ]
+            throw DecodingError.dataCorrupted(.init(codingPath: ctx.codingPath,
+                                                    debugDescription: choices[key].map { "not one of: \($0.joined(separator: ", "))" } ?? ctx.debugDescription))
+        }
     }
 }
 

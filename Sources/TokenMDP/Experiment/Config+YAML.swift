@@ -368,9 +368,10 @@ extension ExperimentConfig {
         root.append(("prior", .map([("kind", .str(prior.kind.rawValue)), ("sigma", .num(prior.sigma)), ("scale", .num(prior.scale))])))
         root.append(("learners", .list(learners.map { l in
             .map([("name", .str(l.name)), ("param", .str(l.param.rawValue)), ("lambda", .num(l.lambda)),
-                  ("weight_decay", .num(l.weightDecay)), ("training", .str(l.resolvedTraining.rawValue)),
+                  ("weight_decay", .num(l.weightDecay)), ("training", .str(l.training.rawValue)),
                   ("steps", .int(l.steps)), ("learning_rate", .num(l.learningRate)),
-                  ("features", .list(l.features.map(YAMLOut.str))), ("ood", .str(l.ood.rawValue)),
+                  ("optimizer", .str(l.optimizer.rawValue)), ("schedule", .str(l.schedule.rawValue)),
+                  ("features", .list(l.features.map { YAMLOut.str($0.description) })), ("ood", .str(l.ood.rawValue)),
                   ("label_smoothing", .num(l.labelSmoothing))])
         })))
         root.append(("decoders", .list(decoders.map { d in

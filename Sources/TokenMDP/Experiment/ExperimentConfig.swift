@@ -38,15 +38,18 @@ import Foundation
 ///       scale: 1.0                      # τ > 0: over-confidence (τ > 1)
 ///     learners:                         # default: sft (λ = 0) and soc (λ = 0.2), tabular, exact
 ///       - name: STRING                  # required, unique, not an integer
-///         param: tabular                # tabular | linear | offline-soft-q
+///         param: tabular                # tabular | linear | offline-soft-q | inverse-soft-q
 ///         lambda: 0.0                   # SOC value-loss weight λ ∈ [0, 1)
 ///         weight_decay: 0.001           # μ ≥ 0, prior precision in demonstrations (> 0 for exact with λ > 0)
-///         training: exact               # exact | gradient (default: exact for tabular, gradient for linear)
-///         steps: 500                    # gradient steps
-///         learning_rate: 0.1            # gradient step size > 0
-///         features: [position-prompt-token, previous-token]   # linear only
+///         training: exact               # exact | gradient
+///         steps: 1000                   # gradient steps
+///         learning_rate: 0.05           # gradient step size > 0
+///         optimizer: adam               # adam | gd
+///         schedule: constant            # constant | cosine
+///         features: [bias, position-x-prev, prompt-token-x-prev]   # linear only (see FeatureKind)
 ///         ood: pessimistic              # offline-soft-q only: pessimistic | optimistic | prior
 ///         label_smoothing: 0.0          # ∈ [0, 1), comparator (the opposite of SOC)
+///       # (the keys and their meaning are those of `LearnerSpec`)
 ///     decoders:                         # default: [{kind: beam, widths: [1, 2, 4, 8]}]
 ///       - {kind: beam, widths: [1, 2, 4, 8], length_normalize: false}
 ///       - {kind: greedy}
@@ -73,7 +76,8 @@ public struct ExperimentConfig: Sendable, Equatable {
     public var mdp = MDPConfig()
     public var expert = ExpertConfig()
     public var prior = PriorConfig()
-    public var learners: [LearnerConfig] = [LearnerConfig(name: "sft", lambda: 0), LearnerConfig(name: "soc", lambda: 0.2)]
+    /// The learners' own config type (`Learners/LearnerSpec.swift`).
+    public var learners: [LearnerSpec] = [LearnerSpec(name: "sft", lambda: 0), LearnerSpec(name: "soc", lambda: 0.2)]
     public var decoders: [DecoderConfig] = [.beam(widths: [1, 2, 4, 8], lengthNormalize: false)]
     public var sweep: [SweepAxis] = []
     /// As written (`nil`: the default `results/<name>`); see `outputDirectory`.
@@ -157,36 +161,6 @@ public struct PriorConfig: Sendable, Equatable {
     public var sigma = 1.0
     public var scale = 1.0
     public init() {}
-}
-
-/// One entry of `learners:`.
-public struct LearnerConfig: Sendable, Equatable {
-    public enum Param: String, Sendable, CaseIterable { case tabular, linear, offlineSoftQ = "offline-soft-q" }
-    public enum Training: String, Sendable, CaseIterable { case exact, gradient }
-    public enum OOD: String, Sendable, CaseIterable { case pessimistic, optimistic, prior }
-
-    public var name: String
-    public var param: Param = .tabular
-    /// λ ∈ [0, 1): weight of the SOC value loss (0 = plain SFT).
-    public var lambda = 0.0
-    /// μ ≥ 0: prior precision, in units of demonstrations (SPEC §1.4).
-    public var weightDecay = 0.001
-    /// nil: `exact` for tabular and offline-soft-q, `gradient` for linear.
-    public var training: Training? = nil
-    public var steps = 500
-    public var learningRate = 0.1
-    public var features: [String] = LearnerConfig.defaultFeatures
-    public var ood: OOD = .pessimistic
-    public var labelSmoothing = 0.0
-
-    public static let defaultFeatures = ["position-prompt-token", "previous-token"]
-
-    public init(name: String, param: Param = .tabular, lambda: Double = 0) {
-        self.name = name; self.param = param; self.lambda = lambda
-    }
-
-    /// `training` with its default filled in.
-    public var resolvedTraining: Training { training ?? (param == .linear ? .gradient : .exact) }
 }
 
 /// One entry of `decoders:`.
@@ -291,23 +265,12 @@ extension ExperimentConfig {
             guard l.lambda.isFinite && l.lambda >= 0 && l.lambda < 1 else {
                 throw bad("\(k).lambda", "must be in [0, 1), got \(formatNumber(l.lambda))")
             }
-            guard l.weightDecay.isFinite && l.weightDecay >= 0 else {
-                throw bad("\(k).weight_decay", "must be a finite number ≥ 0, got \(formatNumber(l.weightDecay))")
-            }
-            if l.param == .tabular, l.resolvedTraining == .exact, l.lambda > 0, l.weightDecay == 0 {
-                throw bad("\(k).weight_decay", "must be > 0 for exact tabular training with lambda > 0 (the SOC loss has no minimiser at μ = 0, SPEC §1.4)")
-            }
-            if l.param == .linear, l.resolvedTraining == .exact {
-                throw bad("\(k).training", "the linear learner is trained by gradient methods only (training: gradient)")
-            }
             guard l.steps >= 1 && l.steps <= 100_000_000 else { throw bad("\(k).steps", "must be in 1...100000000, got \(l.steps)") }
-            guard l.learningRate.isFinite && l.learningRate > 0 else {
-                throw bad("\(k).learning_rate", "must be a finite number > 0, got \(formatNumber(l.learningRate))")
+            // The learner's own checks (LearnerSpec.validate): fields `learners.NAME.KEY`.
+            do { try l.validate() } catch let TokenMDPError.invalid(field, message) {
+                let prefix = "learners.\(l.name)."
+                throw bad(field.hasPrefix(prefix) ? k + "." + field.dropFirst(prefix.count) : k, message)
             }
-            guard l.labelSmoothing.isFinite && l.labelSmoothing >= 0 && l.labelSmoothing < 1 else {
-                throw bad("\(k).label_smoothing", "must be in [0, 1), got \(formatNumber(l.labelSmoothing))")
-            }
-            if l.param == .linear, l.features.isEmpty { throw bad("\(k).features", "the linear learner needs at least one feature") }
         }
 
         guard !decoders.isEmpty else { throw bad("decoders", "needs at least one decoder") }

@@ -27,10 +27,20 @@ struct JobContext {
         let beta = c.mdp.beta ?? 0
         soft = try SoftValueIteration.solve(mdp, beta: beta)
         hard = try SoftValueIteration.solve(mdp, beta: 0)
-        // Demonstrations (stream "data").
-        var data = SplitMix64(seed: seed, stream: "data")
-        demonstrations = try Self.demonstrations(c, mdp: mdp, soft: soft, hard: hard, rng: &data)
-        trie = DemonstrationTrie(mdp: mdp, demonstrations: demonstrations)
+        // Demonstrations (stream "data"): sampled from π* at the expert's β, or read from the file.
+        let set: DemonstrationSet
+        if let f = c.expert.demosFile {
+            set = try DemonstrationSet.load(contentsOf: URL(fileURLWithPath: f), mdp: mdp)
+        } else {
+            var data = SplitMix64(seed: seed, stream: "data")
+            let expert = c.expertBeta == beta ? soft : try SoftValueIteration.solve(mdp, beta: c.expertBeta)
+            let sampler = DemonstrationSampler(demosPerPrompt: c.expert.demosPerPrompt,
+                                               filter: c.expert.filter == .correct ? .correct : .none,
+                                               epsilon: c.expert.epsilon)
+            set = try sampler.sample(expert: expert, oracle: hard, rng: &data)
+        }
+        demonstrations = set.demonstrations
+        trie = set.trie(mdp: mdp)
         // Prior (stream "prior").
         var pr = SplitMix64(seed: seed, stream: "prior")
         switch c.prior.kind {
@@ -39,33 +49,6 @@ struct JobContext {
         }
     }
 
-    // INTERIM (until the learners branch's sampler/JSONL loader is on main):
-    // samples per train prompt from π* at the expert's β.
-    static func demonstrations(_ c: ExperimentConfig, mdp: TokenMDP, soft: SoftSolution, hard: SoftSolution,
-                               rng: inout SplitMix64) throws -> [Demonstration] {
-        if c.expert.demosFile != nil {
-            throw ExperimentError.incomplete("expert.demos_file is not wired yet")
-        }
-        let expert = c.expertBeta == soft.beta ? soft : try SoftValueIteration.solve(mdp, beta: c.expertBeta)
-        var out: [Demonstration] = []
-        for p in mdp.promptIndices(.train) {
-            var kept = 0, attempts = 0
-            while kept < c.expert.demosPerPrompt {
-                attempts += 1
-                if attempts > 1000 * max(1, c.expert.demosPerPrompt) {
-                    throw TokenMDPError.invalid(field: "expert.filter", message: "prompt \(p): too few correct expert responses")
-                }
-                let y = expert.sampleResponse(prompt: p, epsilon: c.expert.epsilon, rng: &rng)
-                if c.expert.filter == .correct {
-                    let r = try mdp.rollout(prompt: p, tokens: y)
-                    guard mdp.isCorrect(finalLatent: r.finalLatent, return: r.return_, optimalReturn: hard.rootValue(prompt: p)) else { continue }
-                }
-                out.append(Demonstration(prompt: p, tokens: y))
-                kept += 1
-            }
-        }
-        return out
-    }
 }
 
 extension DecoderSetting {
@@ -132,10 +115,10 @@ extension ExperimentRunner {
         return result
     }
 
-    /// Fits one learner on the job's data.
-    // INTERIM: until the learners branch is on main, every learner is the
-    // prior itself (no training).
-    func fitLearner(_ l: LearnerConfig, _ ctx: JobContext) throws -> any LogitModel {
-        ctx.prior
+    /// Fits one learner on the job's data (`LearnerSpec.fit`: tabular,
+    /// linear, offline or inverse soft-Q) on one thread (jobs are the unit of
+    /// parallelism).
+    func fitLearner(_ l: LearnerSpec, _ ctx: JobContext) throws -> any LogitModel {
+        try l.fit(mdp: ctx.mdp, trie: ctx.trie, prior: ctx.prior, solution: ctx.soft, threads: 1)
     }
 }

@@ -47,7 +47,7 @@ extension ExperimentPlan {
             var t = 3 * E * 2e-9 + Ptrain * D * H * V * 10e-9
             let nodes = min(Ptrain * D * H, S * H + Ptrain * D * H)
             for l in c.learners {
-                switch (l.param, l.resolvedTraining) {
+                switch (l.param, l.training) {
                 case (.linear, _): t += Double(l.steps) * Ptrain * D * H * V * 64 * 2e-9
                 case (_, .gradient): t += Double(l.steps) * nodes * V * 10e-9
                 default: t += nodes * V * 400e-9
@@ -94,10 +94,10 @@ extension ExperimentPlan {
         out += "prior: \(c.prior.kind.rawValue)" + (c.prior.kind == .noisyOracle ? " (σ = \(formatNumber(c.prior.sigma)), τ = \(formatNumber(c.prior.scale)))" : "") + "\n"
         out += "learners:\n"
         for l in c.learners {
-            out += "  \(l.name): \(l.param.rawValue), \(l.resolvedTraining.rawValue), λ = \(formatNumber(l.lambda)), μ = \(formatNumber(l.weightDecay))"
-            if l.resolvedTraining == .gradient { out += ", \(l.steps) steps at rate \(formatNumber(l.learningRate))" }
+            out += "  \(l.name): \(l.param.rawValue), \(l.training.rawValue), λ = \(formatNumber(l.lambda)), μ = \(formatNumber(l.weightDecay))"
+            if l.training == .gradient { out += ", \(l.steps) \(l.optimizer.rawValue) steps at rate \(formatNumber(l.learningRate))" }
             if l.labelSmoothing > 0 { out += ", label smoothing \(formatNumber(l.labelSmoothing))" }
-            if l.param == .linear { out += ", features \(l.features.joined(separator: " "))" }
+            if l.param == .linear { out += ", features \(l.features.map(\.description).joined(separator: " "))" }
             if l.param == .offlineSoftQ { out += ", ood \(l.ood.rawValue)" }
             out += "\n"
         }
