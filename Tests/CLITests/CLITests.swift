@@ -57,7 +57,7 @@ final class CLITests: XCTestCase {
         XCTAssert(lines.contains { $0.hasPrefix("smoke,0,0.1,0,0,train,sft,0,oracle,,0 2 2,3,1,1,1,0,1.5375361670910526,") },
                   "known oracle row missing")
         let summary = readText(URL(fileURLWithPath: out).appendingPathComponent("summary.csv"))
-        XCTAssert(summary.hasPrefix("experiment,cell,learners.soc.lambda,split,learner,lambda,decoder,width,metric,n,missing,mean,se,ci95_low,ci95_high\n"))
+        XCTAssert(summary.hasPrefix("experiment,cell,learners.soc.lambda,split,learner,lambda,decoder,width,length_normalize,metric,n,missing,mean,se,ci95_low,ci95_high\n"))
         XCTAssert(readText(URL(fileURLWithPath: out).appendingPathComponent("config.resolved.yaml")).contains("tool_version:"))
 
         // Same command again: resumes, recomputes nothing, same bytes.

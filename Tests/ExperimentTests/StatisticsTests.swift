@@ -62,23 +62,23 @@ final class StatisticsTests: XCTestCase {
 
     func testSummaryGroupsRowsPoolsSeedsAndCountsMissingValues() throws {
         let rows = """
-        experiment,cell,k,split,learner,lambda,decoder,width,return,overopt
-        e,0,0.1,train,sft,0,beam,1,1,0.5
-        e,0,0.1,train,sft,0,beam,1,3,
-        e,0,0.1,test,sft,0,beam,1,2,nan
-        e,0,0.1,train,soc,0.1,beam,1,0,inf
-        e,0,0.1,train,sft,0,beam,1,2,1.5
+        experiment,cell,k,split,learner,lambda,decoder,width,return,overopt,length_normalize
+        e,0,0.1,train,sft,0,beam,1,1,0.5,0
+        e,0,0.1,train,sft,0,beam,1,3,,0
+        e,0,0.1,test,sft,0,beam,1,2,nan,0
+        e,0,0.1,train,soc,0.1,beam,1,0,inf,0
+        e,0,0.1,train,sft,0,beam,1,2,1.5,0
 
         """
         let csv = try Summary.csv(rowsCSV: rows, sweepKeys: ["k"])
         let lines = csv.split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines[0], "experiment,cell,k,split,learner,lambda,decoder,width,metric,n,missing,mean,se,ci95_low,ci95_high")
+        XCTAssertEqual(lines[0], "experiment,cell,k,split,learner,lambda,decoder,width,length_normalize,metric,n,missing,mean,se,ci95_low,ci95_high")
         // train/sft first (3 rows: returns 1, 3, 2; overopt 0.5, missing, 1.5), then train/soc, then test.
-        XCTAssert(lines[1].hasPrefix("e,0,0.1,train,sft,0,beam,1,return,3,0,2,"), lines[1])
-        XCTAssert(lines[2].hasPrefix("e,0,0.1,train,sft,0,beam,1,overopt,2,1,1,0.5,"), lines[2])
-        XCTAssertEqual(lines[3], "e,0,0.1,train,soc,0.1,beam,1,return,1,0,0,,,")
-        XCTAssertEqual(lines[4], "e,0,0.1,train,soc,0.1,beam,1,overopt,0,1,,,,")
-        XCTAssert(lines[5].hasPrefix("e,0,0.1,test,sft,0,beam,1,return,1,0,2,"), lines[5])
+        XCTAssert(lines[1].hasPrefix("e,0,0.1,train,sft,0,beam,1,0,return,3,0,2,"), lines[1])
+        XCTAssert(lines[2].hasPrefix("e,0,0.1,train,sft,0,beam,1,0,overopt,2,1,1,0.5,"), lines[2])
+        XCTAssertEqual(lines[3], "e,0,0.1,train,soc,0.1,beam,1,0,return,1,0,0,,,")
+        XCTAssertEqual(lines[4], "e,0,0.1,train,soc,0.1,beam,1,0,overopt,0,1,,,,")
+        XCTAssert(lines[5].hasPrefix("e,0,0.1,test,sft,0,beam,1,0,return,1,0,2,"), lines[5])
         XCTAssertEqual(lines.count, 7)
     }
 

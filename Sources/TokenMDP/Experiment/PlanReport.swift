@@ -94,11 +94,16 @@ extension ExperimentPlan {
         out += "prior: \(c.prior.kind.rawValue)" + (c.prior.kind == .noisyOracle ? " (σ = \(formatNumber(c.prior.sigma)), τ = \(formatNumber(c.prior.scale)))" : "") + "\n"
         out += "learners:\n"
         for l in c.learners {
-            out += "  \(l.name): \(l.param.rawValue), \(l.training.rawValue), λ = \(formatNumber(l.lambda)), μ = \(formatNumber(l.weightDecay))"
-            if l.training == .gradient { out += ", \(l.steps) \(l.optimizer.rawValue) steps at rate \(formatNumber(l.learningRate))" }
-            if l.labelSmoothing > 0 { out += ", label smoothing \(formatNumber(l.labelSmoothing))" }
-            if l.param == .linear { out += ", features \(l.features.map(\.description).joined(separator: " "))" }
-            if l.param == .offlineSoftQ { out += ", ood \(l.ood.rawValue)" }
+            out += "  \(l.name): \(l.param.rawValue)"
+            switch l.param {
+            case .tabular, .linear:
+                out += ", \(l.training.rawValue), λ = \(formatNumber(l.lambda)), μ = \(formatNumber(l.weightDecay))"
+                if l.training == .gradient { out += ", \(l.steps) \(l.optimizer.rawValue) steps at rate \(formatNumber(l.learningRate))" }
+                if l.labelSmoothing > 0 { out += ", label smoothing \(formatNumber(l.labelSmoothing))" }
+                if l.param == .linear { out += ", features \(l.features.map(\.description).joined(separator: " "))" }
+            case .offlineSoftQ: out += ", ood \(l.ood.rawValue)"
+            case .inverseSoftQ: out += ", μ = \(formatNumber(l.weightDecay))"
+            }
             out += "\n"
         }
         out += "decoders: " + c.decoderSettings.map { s in

@@ -32,12 +32,12 @@ public struct SummaryStatistics: Sendable, Equatable {
     }
 }
 
-/// `summary.csv`: per (cell, split, learner, lambda, decoder, width) and
-/// metric, the statistics of that metric over every row of the group (all
+/// `summary.csv`: per (cell, split, learner, lambda, decoder, width,
+/// length_normalize) and metric, the statistics of that metric over every row of the group (all
 /// seeds and all prompts of the split, each row one observation).
 ///
 /// Columns: `experiment, cell, <swept keys>, split, learner, lambda, decoder,
-/// width, metric, n, missing, mean, se, ci95_low, ci95_high`. `missing`
+/// width, length_normalize, metric, n, missing, mean, se, ci95_low, ci95_high`. `missing`
 /// counts the group's rows where the metric was empty or not finite (such
 /// values are left out of the statistics, never averaged in silently).
 /// Groups are ordered by cell, split (train before test), then learner and
@@ -46,7 +46,7 @@ public enum Summary {
     /// The metrics summarised, in output order (columns of `rows.csv`).
     public static let metrics = ["return", "correct", "regret", "overopt", "overopt_raw", "overopt_adv",
                                  "expert_gap", "optimism_margin", "supervised_frac", "logp_model", "length"]
-    static let groupColumns = ["split", "learner", "lambda", "decoder", "width"]
+    static let groupColumns = ["split", "learner", "lambda", "decoder", "width", "length_normalize"]
 
     public static func header(sweepKeys: [String]) -> [String] {
         ["experiment", "cell"] + sweepKeys + groupColumns + ["metric", "n", "missing", "mean", "se", "ci95_low", "ci95_high"]
@@ -86,14 +86,14 @@ public enum Summary {
             groups[key]!.append(r)
             let learner = r[col["learner"]!]
             if learnerRank[learner] == nil { learnerRank[learner] = learnerRank.count }
-            let dec = r[col["decoder"]!] + "\u{1}" + r[col["width"]!]
+            let dec = r[col["decoder"]!] + "\u{1}" + r[col["width"]!] + "\u{1}" + r[col["length_normalize"]!]
             if decoderRank[dec] == nil { decoderRank[dec] = decoderRank.count }
         }
         let n = keyCols.count
         func rank(_ k: [String]) -> (Int, Int, Int, Int) {
             let cell = Int(k[1]) ?? 0
-            let split = k[n - 5] == "train" ? 0 : (k[n - 5] == "test" ? 1 : 2)
-            return (cell, split, learnerRank[k[n - 4]] ?? 0, decoderRank[k[n - 2] + "\u{1}" + k[n - 1]] ?? 0)
+            let split = k[n - 6] == "train" ? 0 : (k[n - 6] == "test" ? 1 : 2)
+            return (cell, split, learnerRank[k[n - 5]] ?? 0, decoderRank[k[n - 3] + "\u{1}" + k[n - 2] + "\u{1}" + k[n - 1]] ?? 0)
         }
         let sorted = order.enumerated().sorted { a, b in
             let ra = rank(a.element), rb = rank(b.element)
@@ -137,7 +137,7 @@ public enum Summary {
         let n = 2 + sweepKeys.count
         for key in groups.prefix(maxGroups) {
             let byMetric = cells[key]!
-            var row = [key[1], key[n], key[n + 1], key[n + 3], key[n + 4]]
+            var row = [key[1], key[n], key[n + 1], key[n + 3] + (key[n + 5] == "1" ? "-ln" : ""), key[n + 4]]
             row.append(String(byMetric.values.map(\.stats.n).max() ?? 0))
             for m in header.dropFirst(6) {
                 guard let l = byMetric[m], let mean = l.stats.mean else { row.append("-"); continue }
