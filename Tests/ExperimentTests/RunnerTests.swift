@@ -164,6 +164,36 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(try runner.evaluate(job: plan.job(0)), a, "a job is a pure function of its cell and seed")
     }
 
+    func testMDPFileAndDemosFileResolveAgainstTheConfigFolderEndToEnd() throws {
+        let sub = tmp.appendingPathComponent("cfg/sub")
+        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+        let doc = try ConfigDocument(yaml: tinyExperimentYAML(), baseDirectory: tmp)
+        let mdp = try doc.generateMDP(runSeed: 3).mdp
+        try AtomicFile.write(mdp.encodeJSON(), to: tmp.appendingPathComponent("cfg/mdp.json"))
+        let train = mdp.promptIndices(.train)[0]
+        let eos = mdp.eos!
+        try "{\"prompt\": \(train), \"tokens\": [0, \(eos)]}\n".write(to: sub.appendingPathComponent("demos.jsonl"), atomically: true, encoding: .utf8)
+        let yaml = """
+        name: files
+        mdp: {file: ../mdp.json, beta: 0.25}
+        expert: {demos_file: demos.jsonl, expert_gap_samples: 4}
+        learners: [{name: sft, weight_decay: 0.1}]
+        decoders: [{kind: greedy}, {kind: sample, n: 2}]
+        """
+        try yaml.write(to: sub.appendingPathComponent("files.yaml"), atomically: true, encoding: .utf8)
+        let plan = try ExperimentPlan.load(contentsOf: sub.appendingPathComponent("files.yaml"))
+        let r = try ExperimentRunner(plan: plan).run(RunOptions(outputDirectory: tmp.appendingPathComponent("out"), threads: 1))
+        XCTAssertTrue(r.complete)
+        let rows = CSV.parse(outputs("out")["rows.csv"]!)
+        XCTAssertEqual(rows.count - 1, mdp.prompts.count * 3, "greedy + 2 samples per prompt")
+        let col = Dictionary(uniqueKeysWithValues: rows[0].enumerated().map { ($1, $0) })
+        // The demonstrated prefix [0, EOS] makes the root of that prompt supervised.
+        let demoRow = rows.dropFirst().first { $0[col["prompt"]!] == String(train) && $0[col["decoder"]!] == "greedy" }!
+        XCTAssertNotEqual(demoRow[col["first_ood_step"]!], "0")
+        XCTAssertEqual(rows.dropFirst().filter { $0[col["decoder"]!] == "sample" }.map { $0[col["sample"]!] },
+                       Array(repeating: ["0", "1"], count: mdp.prompts.count).flatMap { $0 })
+    }
+
     func testValidateDescribesThePlan() throws {
         let text = try makePlan().describe(threads: 2)
         for s in ["cells: 2", "jobs: 4", "sft: tabular", "beam(1)", "oracle", "2 train + 1 test prompts", "estimate:"] {
