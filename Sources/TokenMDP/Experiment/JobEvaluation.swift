@@ -91,6 +91,9 @@ extension ExperimentRunner {
         let settings = c.decoderSettings
         var result = JobResult()
         for p in ctx.mdp.prompts.indices {
+            var accRNG = SplitMix64(seed: StableHash.combine(gapBase, UInt64(p)))
+            let expertCorrect = try Overoptimism.expertAccuracy(prompt: p, mdp: ctx.mdp, soft: ctx.soft, hard: ctx.hard,
+                                                                samples: c.expert.expertGapSamples, rng: &accRNG)
             for (l, model) in zip(c.learners, models) {
                 var gapRNG = SplitMix64(seed: StableHash.combine(gapBase, UInt64(p)))
                 let gap = Overoptimism.expertGap(prompt: p, mdp: ctx.mdp, model: model, trie: ctx.trie, soft: ctx.soft,
@@ -106,6 +109,7 @@ extension ExperimentRunner {
                         row.seed = job.seed
                         row.learner = l.name
                         row.lambda = l.lambda
+                        row.expertCorrect = expertCorrect
                         result.rows.append(row.csvFields)
                         if c.stepsCSV { result.steps += row.stepsCSVFields }
                     }

@@ -45,7 +45,8 @@ public struct SummaryStatistics: Sendable, Equatable {
 public enum Summary {
     /// The metrics summarised, in output order (columns of `rows.csv`).
     public static let metrics = ["return", "correct", "regret", "overopt", "overopt_raw", "overopt_adv",
-                                 "expert_gap", "optimism_margin", "supervised_frac", "logp_model", "length"]
+                                 "expert_gap", "optimism_margin", "supervised_frac", "logp_model", "length",
+                                 "expert_correct"]
     static let groupColumns = ["split", "learner", "lambda", "decoder", "width", "length_normalize"]
 
     public static func header(sweepKeys: [String]) -> [String] {
@@ -125,7 +126,7 @@ public enum Summary {
     /// A compact fixed-width table for the terminal: one line per group with
     /// the mean ± 95% half-width of the headline metrics.
     public static func table(_ lines: [Line], sweepKeys: [String], maxGroups: Int = 200) -> String {
-        let shown = ["return", "correct", "regret", "overopt", "overopt_adv", "expert_gap"]
+        let shown = ["return", "correct", "overopt", "overopt_adv", "expert_gap", "expert_correct"]
         var groups: [[String]] = []
         var cells: [[String]: [String: Line]] = [:]
         for l in lines {

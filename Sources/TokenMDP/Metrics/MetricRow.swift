@@ -33,6 +33,7 @@ import Foundation
 /// | overopt_adv       | Σ_t q_gap_t (inflated advantage of suboptimal steps)               |
 /// | expert_gap        | mean β[log π_ℓ − log π*] over expert samples of this prompt        |
 /// | optimism_margin   | overopt − expert_gap                                               |
+/// | expert_correct    | fraction of the expert_gap samples y ~ π* that are correct (the expert's accuracy) |
 /// | supervised_frac   | fraction of steps whose state is demonstrated                      |
 /// | first_ood_step    | first unsupervised t (0-based), empty when none                    |
 /// | v_hat             | V̂(x) = β·log Σ_a exp ℓ(s_0, a)                                     |
@@ -67,6 +68,8 @@ public struct MetricRow: Sendable, Equatable {
     public var overoptRaw: Double = 0
     public var overoptAdv: Double = 0
     public var expertGap: Double = 0
+    /// The expert's own accuracy on this prompt (`Overoptimism.expertAccuracy`), a fraction in [0, 1].
+    public var expertCorrect: Double = 0
     public var supervisedFrac: Double = 0
     public var firstOODStep: Int? = nil
 
@@ -95,7 +98,7 @@ public struct MetricRow: Sendable, Equatable {
         "tokens", "length", "return", "correct", "opt_return", "regret", "v_soft",
         "logp_model", "logp_expert", "est_return", "overopt", "overopt_raw",
         "overopt_adv", "expert_gap", "optimism_margin", "supervised_frac", "first_ood_step",
-        "v_hat", "sample", "length_normalize",
+        "v_hat", "sample", "length_normalize", "expert_correct",
     ]
 
     /// The identifying prefix shared by `rows.csv` and `steps.csv`.
@@ -127,6 +130,7 @@ public struct MetricRow: Sendable, Equatable {
             formatNumber(vHat),
             sample.map(String.init) ?? "",
             lengthNormalize ? "1" : "0",
+            formatNumber(expertCorrect),
         ]
     }
 

@@ -204,6 +204,29 @@ public enum Overoptimism {
         }
         return total / Double(n)
     }
+
+    /// The expert's own accuracy on prompt `p`: the fraction of `n` fresh
+    /// responses `y ~ π*` (drawn exactly as `expertGap` draws them, so give
+    /// it an rng in the same state to score the same samples) that are
+    /// correct by `TokenMDP.isCorrect` against the hard-max optimum.
+    ///
+    /// SPEC §2.1: with reward 1 and a handful of tokens a large β makes the
+    /// soft-optimal expert fail most of the time (entropy dominates); this is
+    /// the `expert_correct` column that shows a reader that scale.
+    /// - Returns: a fraction in [0, 1].
+    /// - Complexity: O(n·H·V).
+    public static func expertAccuracy(prompt p: Int, mdp: TokenMDP, soft: SoftSolution, hard: SoftSolution,
+                                      samples n: Int, rng: inout SplitMix64) throws -> Double {
+        precondition(n >= 1, "expert_correct needs at least one sample")
+        let optReturn = hard.rootValue(prompt: p)
+        var correct = 0
+        for _ in 0..<n {
+            let y = soft.sampleResponse(prompt: p, rng: &rng)
+            let roll = try mdp.rollout(prompt: p, tokens: y)
+            if mdp.isCorrect(finalLatent: roll.finalLatent, return: roll.return_, optimalReturn: optReturn) { correct += 1 }
+        }
+        return Double(correct) / Double(n)
+    }
 }
 
 extension Overoptimism {
