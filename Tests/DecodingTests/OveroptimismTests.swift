@@ -337,4 +337,36 @@ final class OveroptimismTests: XCTestCase {
         XCTAssertEqual(noTrie.supervisedFrac, 0)
         XCTAssertEqual(noTrie.firstOODStep, 0)
     }
+
+    /// `expert_correct` (SPEC §2.1: "every run reports the expert's own
+    /// accuracy"): a nearly greedy expert (β = 0.01) always completes the
+    /// chain; at β = 0.5 entropy dominates and it fails most of the time —
+    /// the temperature warning of SPEC §2.1, measured. The estimate is a
+    /// fraction of the n samples, and it scores exactly the samples that
+    /// `expertGap` draws from an rng in the same state.
+    func testExpertAccuracyShowsTheTemperatureScale() throws {
+        var params = ReasoningChainParams()
+        params.prompts = 4
+        let mdp = try MDPGenerator.reasoningChain(params).generate(seed: 5)
+        let hard = try SoftValueIteration.solve(mdp, beta: 0)
+        for (beta, low, high) in [(0.01, 1.0, 1.0), (0.5, 0.0, 0.5)] {
+            let soft = try SoftValueIteration.solve(mdp, beta: beta)
+            for p in mdp.prompts.indices {
+                var rng = SplitMix64(seed: UInt64(p), stream: "expert-gap")
+                let acc = try Overoptimism.expertAccuracy(prompt: p, mdp: mdp, soft: soft, hard: hard, samples: 200, rng: &rng)
+                XCTAssert(acc >= low && acc <= high, "β = \(beta), prompt \(p): expert accuracy \(acc) outside [\(low), \(high)]")
+                XCTAssertEqual(acc * 200, (acc * 200).rounded(), accuracy: 1e-9, "a fraction of the 200 samples")
+                // Same rng state ⇒ same samples as expertGap draws.
+                var r1 = SplitMix64(seed: UInt64(p), stream: "expert-gap"), r2 = r1
+                var manual = 0
+                for _ in 0..<5 {
+                    let y = soft.sampleResponse(prompt: p, rng: &r1)
+                    let roll = try mdp.rollout(prompt: p, tokens: y)
+                    if mdp.isCorrect(finalLatent: roll.finalLatent, return: roll.return_, optimalReturn: hard.rootValue(prompt: p)) { manual += 1 }
+                }
+                XCTAssertEqual(try Overoptimism.expertAccuracy(prompt: p, mdp: mdp, soft: soft, hard: hard, samples: 5, rng: &r2),
+                               Double(manual) / 5)
+            }
+        }
+    }
 }
