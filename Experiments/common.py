@@ -444,10 +444,14 @@ def accuracy_axis(ax) -> None:
     ax.set_ylim(-0.02, 1.04)
 
 
-def identical_note(ax, text: str = "SFT = SOC here (identical values)") -> None:
-    """A small note in the corner of a panel whose curves coincide."""
-    ax.text(0.02, 0.02, text, transform=ax.transAxes, fontsize=7, color="0.3",
-            ha="left", va="bottom")
+def identical_note(ax, text: str = "SFT = SOC here (identical values)",
+                   corner: str = "lower left") -> None:
+    """A small note in a corner of a panel whose curves (or bars) coincide."""
+    vertical, horizontal = corner.split()
+    x = 0.02 if horizontal == "left" else 0.98
+    y = 0.02 if vertical == "lower" else 0.97
+    ax.text(x, y, text, transform=ax.transAxes, fontsize=7, color="0.3",
+            ha=horizontal, va="bottom" if vertical == "lower" else "top")
 
 
 # ---------------------------------------------------------------------------
