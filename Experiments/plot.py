@@ -284,8 +284,8 @@ def fig_prior_noise(results: str) -> list[str]:
     fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)))
     overlay = ("dashed: extreme-value prediction on test, dotted: its critical width k*"
                if evt else "no evt.csv: extreme-value overlay omitted")
-    fig.suptitle(f"prior-noise: over-optimism vs beam width for prior noise σ (SFT; {overlay}; "
-                 "shaded: 95% CI)")
+    fig.suptitle(f"prior-noise: over-optimism and accuracy vs beam width per prior noise σ (SFT)\n"
+                 f"{overlay}; shaded: 95% CI")
     return [C.save(fig, path(results, exp, f"{exp}.png"))]
 
 
@@ -308,15 +308,17 @@ def _draw_identities(ax, rows: list[C.Row]) -> None:
     diffs = C.column(rows, "max_abs_diff")
     tols = C.column(rows, "tolerance")
     passed = [_truthy(r["pass"]) for r in rows]
-    heights = np.where(diffs > 0, diffs, ZERO_FLOOR)
+    heights = np.where(diffs > 0, diffs, np.nan)  # an exact 0 gets no bar, only its label
     xs = np.arange(len(rows))
     colours = ["#2a9d4b" if ok else "#c8322d" for ok in passed]
     ax.bar(xs, heights, color=colours, width=0.6, zorder=2)
     ax.hlines(tols, xs - 0.4, xs + 0.4, colors="black", lw=1.6, zorder=3)
-    for x, d, ok in zip(xs, diffs, passed):
-        text = "0 (exact)" if d == 0 else f"{d:.1e}"
-        ax.text(x, max(d, ZERO_FLOOR) * 1.8, text + ("" if ok else " FAIL"),
-                ha="center", va="bottom", fontsize=7)
+    for x, d, tol, ok in zip(xs, diffs, tols, passed):
+        text = ("0 (exact)" if d == 0 else f"{d:.1e}") + ("" if ok else " FAIL")
+        y = max(d, ZERO_FLOOR) * 1.8
+        if tol / 8 <= y <= tol * 3:  # keep the label off the tolerance mark
+            y = tol * 3
+        ax.text(x, y, text, ha="center", va="bottom", fontsize=7)
     ax.set_yscale("log")
     ax.set_xticks(xs)
     labels = names
@@ -324,7 +326,7 @@ def _draw_identities(ax, rows: list[C.Row]) -> None:
         labels = [f"{n}\n({r['cases']} cases)" for n, r in zip(names, rows)]
     ax.set_xticklabels(labels, fontsize=7.5)
     ax.set_ylabel("max |left − right| over the cases (absolute, log scale)")
-    top = max(np.nanmax(heights), np.nanmax(tols))
+    top = max(np.nanmax(diffs), np.nanmax(tols))
     ax.set_ylim(ZERO_FLOOR / 3, top * 50)
     from matplotlib.patches import Patch
     from matplotlib.lines import Line2D
@@ -335,32 +337,20 @@ def _draw_identities(ax, rows: list[C.Row]) -> None:
     ax.set_title(f"identities of SPEC §1.3 as measured numbers ({n_pass}/{len(rows)} pass)")
 
 
-def _fit_line(fit: C.Row, kl_rows: list[C.Row], file: str):
-    """(N range, fitted KL, base note) for one kl_fit.csv row.
+def _fit_line(fit: C.Row, kl_rows: list[C.Row]) -> tuple[np.ndarray, np.ndarray]:
+    """(N grid, fitted KL) for one kl_fit.csv row, over its [n_min, n_max].
 
-    The planned schema does not name the logarithm of ``intercept``; natural
-    log is assumed, and log10 is used instead (with a note) only when it
-    matches the data markedly better.
+    The fit is read as ``ln KL = intercept + slope · ln N`` (natural logs; the
+    slope does not depend on the base, the intercept does).
     """
-    slope, intercept = float(fit["slope"]), float(fit["intercept"])
     ns = C.column(kl_rows, "n_demos")
-    kls = C.column(kl_rows, "kl")
     lo = float(fit["n_min"]) if fit.get("n_min") else float(np.nanmin(ns))
     hi = float(fit["n_max"]) if fit.get("n_max") else float(np.nanmax(ns))
-    inside = (ns >= lo) & (ns <= hi) & (kls > 0)
     grid = np.geomspace(lo, hi, 50)
-    if not inside.any():
-        return grid, np.exp(intercept) * grid ** slope, ""
-    log_n, log_kl = np.log(ns[inside]), np.log(kls[inside])
-    err_ln = np.mean((intercept + slope * log_n - log_kl) ** 2)
-    err_10 = np.mean((intercept * math.log(10) + slope * log_n - log_kl) ** 2)
-    if err_10 < 0.25 * err_ln:
-        C.warn(f"{file}: intercept read as log10 (it fits the data, natural log does not)")
-        return grid, 10.0 ** intercept * grid ** slope, ""
-    return grid, np.exp(intercept) * grid ** slope, ""
+    return grid, np.exp(float(fit["intercept"])) * grid ** float(fit["slope"])
 
 
-def _draw_kl(ax, kl_rows: list[C.Row], fits: list[C.Row], fit_file: str) -> None:
+def _draw_kl(ax, kl_rows: list[C.Row], fits: list[C.Row]) -> None:
     ns_all = C.column(kl_rows, "n_demos")
     kl_all = C.column(kl_rows, "kl")
     positive = kl_all > 0
@@ -376,16 +366,17 @@ def _draw_kl(ax, kl_rows: list[C.Row], fits: list[C.Row], fit_file: str) -> None
     C.draw_curve(ax, C.Curve(np.array(demos), means, lo, hi, np.zeros(len(demos))),
                  colour=C.learner_colour("sft"), label="mean over seeds (95% CI)", zorder=3)
     for fit in fits:
-        grid, line, _ = _fit_line(fit, kl_rows, fit_file)
+        grid, line = _fit_line(fit, kl_rows)
         se = f" ± {float(fit['slope_se']):.3f} (se)" if fit.get("slope_se") else ""
         name = fit.get("fit", "") or "fit"
+        slope = f"{float(fit['slope']):.3f}".replace("-", "−")
         ax.plot(grid, line, color="black", ls="--", lw=1.3, zorder=4,
-                label=f"{name}: slope {float(fit['slope']):.3f}{se}, "
+                label=f"{name}: slope {slope}{se}, "
                       f"N ∈ [{C.fmt_number(grid[0])}, {C.fmt_number(grid[-1])}]")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("demonstrations N (log scale)")
-    ax.set_ylabel("KL(π* ‖ π̂) on the states the data reaches (nats, log scale)")
+    ax.set_ylabel("KL(π* ‖ π̂) (nats, log scale)")
     ax.set_title("SFT → π*: KL vs N (SPEC I6, slope −1 expected)")
     ax.legend(loc="lower left")
 
@@ -426,7 +417,7 @@ def fig_sft_q_equivalence(results: str) -> list[str]:
         _draw_identities(axes[0][col], identities)
         col += 1
     if kl_rows:
-        _draw_kl(axes[0][col], kl_rows, fits, fit_file)
+        _draw_kl(axes[0][col], kl_rows, fits)
     fig.suptitle("sft-q-equivalence: SFT learns an implicit soft-Q function (SPEC §1.3)")
     return [C.save(fig, path(results, exp, f"{exp}.png"))]
 
