@@ -82,14 +82,18 @@ def fig_beam_width(results: str) -> list[str]:
         C.accuracy_axis(ax_acc)
         ax_opt.set_ylabel(C.OVEROPT_LABEL)
         ax_opt.axhline(0, color="0.4", lw=0.8)
-        if len(acc_curves) > 1 and all(c.same_as(acc_curves[0]) for c in acc_curves[1:]):
-            for ax in (ax_acc, ax_opt):
-                C.identical_note(ax, "SFT = SOC on this split (no demonstrations on its "
-                                 "prompts): the red lines cover the blue ones")
+        identical = len(acc_curves) > 1 and all(c.same_as(acc_curves[0]) for c in acc_curves[1:])
+        if identical:
+            note = "SFT = SOC on this split (no demonstrations\non its prompts): red covers blue"
+            C.identical_note(ax_acc, note, corner="upper left")
+            C.identical_note(ax_opt, note, corner="lower right")
         ax_acc.set_title(f"{split} split: accuracy of the beam's output ({C.n_text(ns)} per point)")
         ax_opt.set_title(f"{split} split: over-optimism of the beam's output ({C.n_text(ns)})")
-        ax_acc.legend(loc="lower left" if split == "train" else "center right")
-        ax_opt.legend(loc="best")
+        ax_acc.legend(loc="lower left" if not identical else "center right")
+        if identical:  # between the two flat lines, away from the note
+            ax_opt.legend(loc="center left", bbox_to_anchor=(0.0, 0.62))
+        else:
+            ax_opt.legend(loc="best")
     fig.suptitle("beam-width: wider beams on SFT-as-Q logits (shaded: 95% CI)")
     return [C.save(fig, path(results, exp, f"{exp}.png"))]
 
