@@ -523,3 +523,68 @@ def decoder_label(decoder: str, width: str | float) -> str:
 # A predicate for ``select``: cells that are empty / non-empty.
 IS_EMPTY: Callable[[str], bool] = lambda cell: cell == ""  # noqa: E731
 NOT_EMPTY: Callable[[str], bool] = lambda cell: cell != ""  # noqa: E731
+
+
+# ---------------------------------------------------------------------------
+# Paired differences from rows.csv
+# ---------------------------------------------------------------------------
+
+# Columns that identify one decoded response apart from the learner: the two
+# learners of a cell see the same MDP, data and prior for a seed, so their
+# rows with equal keys are paired.
+PAIR_KEY = ("cell", "seed", "prompt", "split", "decoder", "width", "length_normalize", "sample")
+
+
+@dataclass(frozen=True)
+class Paired:
+    """A paired mean difference (b − a) with two 95% intervals.
+
+    ``rows``: rows treated as independent (the summary.csv convention);
+    ``seeds``: the per-seed mean differences treated as independent (a
+    cluster-robust check: prompts of one seed share an MDP and a prior).
+    """
+
+    rows: Estimate
+    seeds: Estimate
+
+    def fmt(self, digits: int = 3) -> str:
+        return (f"{self.rows.fmt(digits, signed=True)} "
+                f"(by seed [{self.seeds.lo:+.{digits}f}, {self.seeds.hi:+.{digits}f}])")
+
+    @property
+    def significant(self) -> int:
+        """+1 / −1 when the row-level interval excludes 0 above / below, else 0."""
+        if self.rows.lo > 0:
+            return 1
+        if self.rows.hi < 0:
+            return -1
+        return 0
+
+
+def paired_difference(a: Sequence[Row], b: Sequence[Row], metric: str,
+                      key: Sequence[str] = PAIR_KEY) -> Paired:
+    """Mean of ``b[metric] − a[metric]`` over rows paired by ``key``.
+
+    Every row of ``a`` must have exactly one partner in ``b`` and vice versa
+    (``BadInput`` otherwise: the selections are not comparable).
+    """
+    def index(rows: Sequence[Row], side: str) -> dict:
+        out = {}
+        for r in rows:
+            k = tuple(r[c] for c in key)
+            if k in out:
+                raise BadInput(f"two rows on side {side} share the pairing key {dict(zip(key, k))}")
+            out[k] = r
+        return out
+
+    ia, ib = index(a, "a"), index(b, "b")
+    if ia.keys() != ib.keys():
+        raise BadInput(f"unpaired rows: {len(ia.keys() - ib.keys())} only in a, "
+                       f"{len(ib.keys() - ia.keys())} only in b (pairing on {', '.join(key)})")
+    diffs, by_seed = [], {}
+    for k in sorted(ia):
+        d = to_float(ib[k][metric]) - to_float(ia[k][metric])
+        diffs.append(d)
+        by_seed.setdefault(ia[k]["seed"], []).append(d)
+    seed_means = [float(np.mean(v)) for _, v in sorted(by_seed.items())]
+    return Paired(mean_ci(diffs), mean_ci(seed_means))
