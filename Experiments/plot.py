@@ -37,9 +37,13 @@ def load_summary(results: str, experiment: str) -> list[C.Row]:
     return C.read_csv(path(results, experiment, "summary.csv"), C.SUMMARY_COLUMNS)
 
 
-def sweep_column(rows: list[C.Row], preferred: str, fallback: str) -> str:
-    """The sweep column if present (e.g. ``learners.soc.lambda``), else ``fallback``."""
-    return preferred if rows and preferred in rows[0] else fallback
+def sweep_column(rows: list[C.Row], preferred: str, fallback: str | None = None) -> str:
+    """The sweep column (e.g. ``learners.soc.lambda``), else ``fallback`` if given."""
+    if rows and preferred in rows[0]:
+        return preferred
+    if fallback is None or not rows or fallback not in rows[0]:
+        raise C.BadInput(f"summary.csv has no sweep column {preferred!r}")
+    return fallback
 
 
 def width_styles(widths: list[float]) -> dict[float, tuple[str, str]]:
@@ -146,7 +150,7 @@ def fig_data_size(results: str) -> list[str]:
     """Accuracy, over-optimism and the expert gap vs demonstrations per prompt."""
     exp = "data-size"
     s = C.select(load_summary(results, exp), split="train", decoder="beam", length_normalize=0)
-    x = sweep_column(s, "expert.demos_per_prompt", "cell")
+    x = sweep_column(s, "expert.demos_per_prompt")
     learners = C.unique(s, "learner")
     widths = C.unique(s, "width", numeric=True)
     styles = width_styles(widths)
@@ -245,7 +249,7 @@ def fig_prior_noise(results: str) -> list[str]:
     """Over-optimism and accuracy vs beam width per prior noise σ; EVT prediction on test."""
     exp = "prior-noise"
     s = C.select(load_summary(results, exp), decoder="beam", length_normalize=0)
-    x_sigma = sweep_column(s, "prior.sigma", "cell")
+    x_sigma = sweep_column(s, "prior.sigma")
     sigmas = C.unique(s, x_sigma, numeric=True)
     widths = C.unique(s, "width", numeric=True)
     colours = dict(zip(sigmas, C.sequential_colours(len(sigmas), "viridis")))
