@@ -121,11 +121,13 @@ def fig_lambda(results: str) -> list[str]:
               ("overopt_adv", "inflated advantage overopt_adv (reward units)",
                "overopt_adv (inflated advantage)"))
     fig, axes = C.figure(1, len(panels), 13.5, 4.3)
-    ns = []
+    ns, acc_low = [], 1.0
     for ax, (metric, ylabel, title) in zip(axes[0], panels):
         for i, (width, colour) in enumerate(zip(widths, colours)):
             c = C.curve(s, x, metric, width=width)
             ns.extend(c.n)
+            if metric == "correct":
+                acc_low = min(acc_low, float(np.nanmin(c.lo)))
             C.draw_curve(ax, c, colour=colour, marker=markers[i % len(markers)],
                          label=f"beam width k = {C.fmt_number(width)}")
         ax.axvline(0.2, color="0.5", ls=":", lw=1.0, label="published default λ = 0.2")
@@ -135,7 +137,7 @@ def fig_lambda(results: str) -> list[str]:
         ax.set_ylabel(ylabel)
         ax.set_title(title)
         ax.legend(loc="best")
-    axes[0][0].set_ylim(0.5, 1.0)
+    axes[0][0].set_ylim(min(0.5, math.floor(acc_low * 10) / 10), 1.0)  # zoom, never clip
     fig.suptitle(f"lambda: SOC strength λ at beam widths k, train split ({C.n_text(ns)} responses "
                  "per point; cells paired: same MDP, data and prior per seed; shaded: 95% CI)")
     return [C.save(fig, path(results, exp, f"{exp}.png"))]
