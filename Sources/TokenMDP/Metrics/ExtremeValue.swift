@@ -175,14 +175,16 @@ public enum ExtremeValue {
     /// - Complexity: O(N)
     public static func expectedMaximum(sorted x: [Double], draws k: Int) -> Double {
         precondition(!x.isEmpty && k >= 1)
-        let n = Double(x.count), kk = Double(k)
+        // Summed relative to the largest value: the weights add up to 1 only up to
+        // rounding, and a constant sample must give exactly that constant.
+        let n = Double(x.count), kk = Double(k), top = x[x.count - 1]
         var prev = 0.0, total = 0.0
         for i in 1...x.count {
             let cur = Foundation.pow(Double(i) / n, kk)
-            total += x[i - 1] * (cur - prev)
+            total += (x[i - 1] - top) * (cur - prev)
             prev = cur
         }
-        return total
+        return top + total
     }
 }
 

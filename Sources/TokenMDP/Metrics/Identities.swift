@@ -211,7 +211,8 @@ public enum Identities {
     ///
     /// defines one consistent potential with `Φ(x) = 0`:
     /// `Φ(s) = V*(s) − V*(x)` inside the tree and `Φ = −V*(x)` at every end.
-    /// Records both equalities at every prefix and end (reward units).
+    /// Records both equalities at every prefix and end (reward units), and
+    /// that every prefix reached is demonstrated (∞ if not).
     /// Forbidden tokens (π* = 0) are skipped: their r̃ is −∞ on both sides.
     /// - Throws: on β ≤ 0. Small trees only.
     public static func potentialShaping(_ mdp: TokenMDP, beta: Double) throws -> Discrepancy {
@@ -232,6 +233,9 @@ public enum Identities {
         for p in mdp.promptIndices(.train) {
             let root = sol.rootValue(prompt: p)
             func walk(_ s: PrefixState, _ phi: Double, _ path: [TokenID]) {
+                // Exact counts reach every prefix of positive probability; one without counts
+                // (where the MLE would be the prior) is recorded as an infinite difference.
+                d.record(trie.isDemonstrated(s.node) ? 0 : .infinity, 0, "prompt \(p) prefix \(path) not demonstrated")
                 d.record(phi, sol.v(s.t, s.latent) - root, "Φ at prompt \(p) prefix \(path)")
                 for a in 0..<mdp.vocabSize where sol.logPolicy(s.t, s.latent, a) > -.infinity {
                     let rTilde = sft.inverseBellmanReward(s, a, beta: beta, mdp: mdp, trie: trie)
