@@ -43,10 +43,10 @@ public enum ExtremeValue {
     /// integrand evaluated as `z · exp(log n + log φ(z) + (n−1) log Φ(z))`
     /// (`logNormalCDF`), so `Φ^{n−1}` never underflows to garbage or loses
     /// precision for large n. The integrand is smooth and negligible at both
-    /// ends, where the trapezoid rule converges geometrically: the result is
-    /// accurate to ~1e-13 for every n up to 2⁶² (the peak, near √(2 ln n) ≤ 9.3,
-    /// stays well inside the range and is ≳ 0.1 wide). m(1) is returned as
-    /// exactly 0.
+    /// ends, where the trapezoid rule converges geometrically: the tests find
+    /// it within 1e-12 of 30-digit values from n = 2 to n = 10⁹, and the peak
+    /// (near √(2 ln n) ≤ 9.3, ≳ 0.1 wide) stays inside the range for every
+    /// n ≤ 2⁶². m(1) is returned as exactly 0.
     ///
     /// - Complexity: O(24 · 512) evaluations of `erfc`, independent of n.
     public static func expectedMaxOfStandardNormals(_ n: Int) -> Double {
