@@ -7,24 +7,26 @@ struct IdentitiesCommand: ParsableCommand {
         commandName: "identities",
         abstract: "Measure the SFT–Q identities (SPEC §1.2–1.4, I1–I7) and the SFT consistency rate KL(π* ‖ π̂) vs N.",
         discussion: """
-        Evaluates both sides of every identity with the library's solvers and learners on
-        small random instances (several per seed) and writes, atomically:
+        Evaluates both sides of every identity with the library's solvers and
+        learners on small random instances (several per seed) and writes,
+        atomically:
 
-          DIR/identities.csv   identity,claim,cases,max_abs_diff,tolerance,pass
-                               (one row per identity; pass is 1 when max_abs_diff ≤ tolerance)
-          DIR/kl_vs_n.csv      seed,n_demos,states,kl
-                               (mean KL(π* ‖ π̂_SFT) in nats over the demonstrated states,
-                               N = n_demos demonstrations per train prompt sampled from π*)
-          DIR/kl_fit.csv       fit,n_min,n_max,slope,slope_se,intercept
-                               (log–log least squares with one intercept per seed, over all N
-                               and over N ≥ 100; I6 predicts slope −1)
+        DIR/identities.csv: identity,claim,cases,max_abs_diff,tolerance,pass
+          one row per identity; pass is 1 when max_abs_diff ≤ tolerance.
+        DIR/kl_vs_n.csv: seed,n_demos,states,kl
+          KL(π* ‖ π̂_SFT) in nats, averaged over the demonstrated states
+          (weighted by the expert's probability of reaching them), for
+          n_demos demonstrations per train prompt sampled from π*.
+        DIR/kl_fit.csv: fit,n_min,n_max,slope,slope_se,intercept
+          log–log least squares with one intercept per seed, over all N
+          (all) and over N ≥ 100 (n_ge_100); I6 predicts slope −1.
 
-        The same arguments give the same bytes. Exit code 0 when every identity passes,
-        1 when one fails, 2 for bad arguments.
+        The same arguments give the same bytes. Exit code 0 when every
+        identity passes, 1 when one fails, 2 for bad arguments.
 
         Examples:
           tokenmdp identities --out results/sft-q-equivalence
-          tokenmdp identities --seeds 0,1,2,3 --sizes 10,100,1000 --out /tmp/ident
+          tokenmdp identities --seeds 0,1,2,3 --sizes 10,100,1000 --out /tmp/id
         """)
 
     @Option(help: ArgumentHelp("Comma-separated seeds (distinct integers ≥ 0).", valueName: "s1,s2,…"))
