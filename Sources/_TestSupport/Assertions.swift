@@ -36,35 +36,14 @@ public func withEvery(_ name: String = "seed", in seeds: Range<UInt64>, _ body: 
 
 /// Every complete response of prompt `p`: all token sequences that end with
 /// EOS before the horizon or have exactly H tokens. Only for tiny trees.
-public func allResponses(_ mdp: TokenMDP) -> [[TokenID]] {
-    var out: [[TokenID]] = []
-    func rec(_ prefix: [TokenID]) {
-        for a in 0..<mdp.vocabSize {
-            let y = prefix + [a]
-            if mdp.isTerminal(token: a, at: prefix.count) { out.append(y) } else { rec(y) }
-        }
-    }
-    rec([])
-    return out
-}
+public func allResponses(_ mdp: TokenMDP) -> [[TokenID]] { mdp.allResponses() }
 
 /// A random MDP for property tests: `S` latent states, `V` tokens, horizon
 /// `H`, optional EOS (= V−1), Gaussian rewards, a fraction of forbidden
 /// tokens (never a whole row), `P` prompts.
 public func randomMDP(seed: UInt64, S: Int = 5, V: Int = 3, H: Int = 4, eos: Bool = true,
                       forbidden: Double = 0.15, prompts P: Int = 2) -> TokenMDP {
-    var rng = SplitMix64(seed: seed, stream: "test/randomMDP")
-    var delta = [Int32](repeating: 0, count: S * V)
-    var rewards = [Double](repeating: 0, count: S * V)
-    for q in 0..<S {
-        let keep = rng.nextInt(below: V)
-        for a in 0..<V {
-            delta[q * V + a] = Int32(rng.nextInt(below: S))
-            rewards[q * V + a] = (a != keep && rng.nextUnit() < forbidden) ? -.infinity : rng.nextGaussian()
-        }
-    }
-    let terminal = (0..<S).map { _ in rng.nextGaussian() }
-    let prompts = (0..<P).map { i in Prompt(latent: rng.nextInt(below: S), tokens: [i], weight: 1, split: i == P - 1 && P > 1 ? .test : .train) }
-    return try! TokenMDP(vocabSize: V, horizon: H, eos: eos ? V - 1 : nil, numLatent: S, transitions: delta,
-                         rewards: rewards, terminalRewards: terminal, prompts: prompts)
+    // The stream name keeps every test's instances bit-identical to before the move.
+    TokenMDP.randomInstance(seed: seed, latent: S, vocab: V, horizon: H, eos: eos, forbiddenFraction: forbidden,
+                            prompts: P, stream: "test/randomMDP")
 }

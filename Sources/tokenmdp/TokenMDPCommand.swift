@@ -32,7 +32,8 @@ struct TokenMDPCommand: ParsableCommand {
           tokenmdp validate configs/default.yaml
         """,
         version: TokenMDPVersion.string,
-        subcommands: [Run.self, Solve.self, Generate.self, Merge.self, Validate.self, Bench.self]
+        subcommands: [Run.self, Solve.self, Generate.self, Merge.self, Validate.self, Bench.self,
+                      IdentitiesCommand.self, EVTCommand.self]
     )
 }
 

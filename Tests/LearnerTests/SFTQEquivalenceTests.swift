@@ -7,29 +7,6 @@ import _TestSupport
 /// reward), I5 (SFT log-likelihood = IQ-Learn objective / β), I6 (consistency:
 /// KL(π* ‖ π̂) ~ 1/N, and r̃ = r up to potential-based shaping).
 final class SFTQEquivalenceTests: XCTestCase {
-    /// The prefix tree of prompt `p` as a `TokenMDP`: latent i = the i-th
-    /// decision state of `allPrefixStates`, one absorbing latent after the
-    /// end, per-token reward `reward(s_i, a)`, terminal rewards 0.
-    private func prefixTreeMDP(_ mdp: TokenMDP, prompt p: Int,
-                               reward: (PrefixState, TokenID) -> Double) throws -> (TokenMDP, [(tokens: [TokenID], state: PrefixState)]) {
-        let states = allPrefixStates(mdp, prompt: p)
-        var index: [[TokenID]: Int] = [:]
-        for (i, s) in states.enumerated() { index[s.tokens] = i }
-        let n = states.count, end = n, V = mdp.vocabSize
-        var delta = [Int32](repeating: Int32(end), count: (n + 1) * V)
-        var rewards = [Double](repeating: 0, count: (n + 1) * V)
-        for (i, s) in states.enumerated() {
-            for a in 0..<V {
-                rewards[i * V + a] = reward(s.state, a)
-                if !mdp.isTerminal(token: a, at: s.tokens.count) { delta[i * V + a] = Int32(index[s.tokens + [a]]!) }
-            }
-        }
-        let tree = try TokenMDP(vocabSize: V, horizon: mdp.horizon, eos: mdp.eos, numLatent: n + 1, transitions: delta,
-                                rewards: rewards, terminalRewards: [Double](repeating: 0, count: n + 1),
-                                prompts: [Prompt(latent: 0)])
-        return (tree, states)
-    }
-
     // MARK: I4
 
     func testSoftValueIterationOnInverseBellmanRewardReturnsTheLogitsAsQAndTheirPolicy() throws {
@@ -39,7 +16,7 @@ final class SFTQEquivalenceTests: XCTestCase {
             withEvery("seed", in: 0..<5) { seed in
                 let mdp = randomMDP(seed: seed, S: 4, V: 3, H: 3, eos: eos, forbidden: 0, prompts: 1)
                 let model = HashLogitModel(vocabSize: 3, seed: seed, scale: 2)
-                let (tree, states) = try prefixTreeMDP(mdp, prompt: 0) { s, a in
+                let (tree, states) = try mdp.prefixTree(prompt: 0) { s, a in
                     model.inverseBellmanReward(s, a, beta: beta, mdp: mdp, trie: nil)
                 }
                 let sol = try SoftValueIteration.solve(tree, beta: beta)
@@ -110,7 +87,7 @@ final class SFTQEquivalenceTests: XCTestCase {
         let mdp = randomMDP(seed: 17, S: 6, V: 4, H: 3, eos: true, forbidden: 0, prompts: 3)
         let sol = try SoftValueIteration.solve(mdp, beta: 1)
         let sizes = [10, 30, 100, 300, 1000, 3000, 10_000]
-        var xs: [Double] = [], ys: [Double] = []
+        var points: [(group: UInt64, n: Int, y: Double)] = []
         for n in sizes {
             var kl = 0.0, count = 0.0
             for seed in 0..<12 as Range<UInt64> {
@@ -125,11 +102,10 @@ final class SFTQEquivalenceTests: XCTestCase {
                     count += 1
                 }
             }
-            xs.append(log(Double(n))); ys.append(log(kl / count))
+            points.append((group: 0, n: n, y: kl / count))
         }
-        let mx = xs.reduce(0, +) / Double(xs.count), my = ys.reduce(0, +) / Double(ys.count)
-        let slope = zip(xs, ys).reduce(0.0) { $0 + ($1.0 - mx) * ($1.1 - my) } / xs.reduce(0.0) { $0 + ($1 - mx) * ($1 - mx) }
-        print("I6: log–log slope of KL(π* ‖ π̂_SFT) vs N = \(slope) (KL at N = 10: \(exp(ys.first!)), at N = 10⁴: \(exp(ys.last!)))")
+        let slope = try XCTUnwrap(LogLogFit.fit(name: "all", points: points)).slope
+        print("I6: log–log slope of KL(π* ‖ π̂_SFT) vs N = \(slope) (KL at N = 10: \(points.first!.y), at N = 10⁴: \(points.last!.y))")
         XCTAssertGreaterThanOrEqual(slope, -1.3, "slope \(slope) (fixed seeds 0..<12, mdp seed 17)")
         XCTAssertLessThanOrEqual(slope, -0.7, "slope \(slope) (fixed seeds 0..<12, mdp seed 17)")
     }
@@ -139,37 +115,13 @@ final class SFTQEquivalenceTests: XCTestCase {
         // whole tree; the MLE is π*, and along every path Φ(s∘a) − Φ(s) = r̃(s,a) − r(s,a)
         // defines one consistent potential: Φ(s) = V*(s) − V*(x) and Φ = −V*(x) at every end.
         let beta = 0.8
+        // The walk itself is `Identities.potentialShaping` (shared with `tokenmdp identities`);
+        // it also checks that every reachable prefix is demonstrated (else the MLE is the prior there).
         withEvery("seed", in: 0..<4) { seed in
             let mdp = randomMDP(seed: seed, S: 5, V: 3, H: 3, eos: true, forbidden: 0, prompts: 3)
-            let sol = try SoftValueIteration.solve(mdp, beta: beta)
-            var demos: [Demonstration] = [], weights: [Double] = []
-            for p in mdp.promptIndices(.train) {
-                for y in allResponses(mdp) {
-                    demos.append(Demonstration(prompt: p, tokens: y))
-                    weights.append(exp(sol.logProbability(prompt: p, tokens: y)))
-                }
-            }
-            let trie = DemonstrationTrie(mdp: mdp, demonstrations: demos, weights: weights)
-            let sft = try TabularLearner(mdp: mdp, trie: trie, prior: Prior.uniform(vocabSize: 3), options: .init(lambda: 0, weightDecay: 0))
-            for p in mdp.promptIndices(.train) {
-                let root = sol.rootValue(prompt: p)
-                func walk(_ s: PrefixState, _ phi: Double, _ path: [TokenID]) {
-                    XCTAssertTrue(trie.isDemonstrated(s.node), "fully covered: \(path)")
-                    assertClose(phi, sol.v(s.t, s.latent) - root, abs: 1e-9, rel: 1e-9, "Φ, seed \(seed) prompt \(p) prefix \(path)")
-                    for a in 0..<3 {
-                        let rTilde = sft.inverseBellmanReward(s, a, beta: beta, mdp: mdp, trie: trie)
-                        let end = mdp.isTerminal(token: a, at: s.t)
-                        let r = mdp.reward(s.latent, a) + (end ? mdp.terminalRewards[mdp.next(s.latent, a)] : 0)
-                        let next = phi + rTilde - r
-                        if end {
-                            assertClose(next, -root, abs: 1e-9, rel: 1e-9, "Φ at the end, seed \(seed) prompt \(p) response \(path + [a])")
-                        } else {
-                            walk(s.child(a, mdp: mdp, trie: trie), next, path + [a])
-                        }
-                    }
-                }
-                walk(PrefixState.root(prompt: p, mdp: mdp), 0, [])
-            }
+            let d = try Identities.potentialShaping(mdp, beta: beta)
+            XCTAssertGreaterThan(d.cases, 20, "seed \(seed)")
+            XCTAssertLessThanOrEqual(d.maxAbsDiff, 1e-9, "seed \(seed): \(d.worst ?? "")")
         }
     }
 }
