@@ -49,7 +49,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(r.stderr, "", "no progress bar when stderr is not a terminal")
         let rows = readText(URL(fileURLWithPath: out).appendingPathComponent("rows.csv"))
         let lines = rows.split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines[0], "experiment,cell,learners.soc.lambda,seed,prompt,split,learner,lambda,decoder,width,tokens,length,return,correct,opt_return,regret,v_soft,logp_model,logp_expert,est_return,overopt,overopt_raw,overopt_adv,expert_gap,optimism_margin,supervised_frac,first_ood_step,v_hat,sample,length_normalize,expert_correct")
+        XCTAssertEqual(lines[0], "experiment,cell,learners.soc.lambda,seed,prompt,split,learner,lambda,decoder,width,tokens,length,return,correct,opt_return,regret,v_soft,logp_model,logp_expert,est_return,overopt,overopt_raw,overopt_adv,expert_gap,optimism_margin,supervised_frac,first_ood_step,v_hat,sample,length_normalize,expert_correct,first_ood_gap")
         // 2 cells × 2 seeds × 3 prompts × 2 learners × 4 decoder settings.
         XCTAssertEqual(lines.count - 1, 96)
         // The oracle's response on prompt 0, seed 0, cell 0 (MDP, solver and

@@ -29,7 +29,7 @@ final class MetricRowTests: XCTestCase {
         row.supervisedFrac = 2.0 / 3.0; row.firstOODStep = 2; row.vHat = 1; row.expertCorrect = 0.75
         row.steps = [StepRecord(t: 2, token: 7, logpModel: -0.5, logpExpert: -1, stepGap: 0.25, supervised: false, qGap: 0.75, optimalToken: 1)]
         XCTAssertEqual(row.csvFields.joined(separator: ","),
-                       "beam-width,\"cell, 2\",42,3,test,\"so\"\"c\",0.2,oracle,,4 0 7,3,1,1,1,0,0.5,-1.25,-2,-0.125,-1.125,0.375,0,-0.5,-0.625,0.6666666666666666,2,1,,0,0.75")
+                       "beam-width,\"cell, 2\",42,3,test,\"so\"\"c\",0.2,oracle,,4 0 7,3,1,1,1,0,0.5,-1.25,-2,-0.125,-1.125,0.375,0,-0.5,-0.625,0.6666666666666666,2,1,,0,0.75,")
         XCTAssertEqual(row.stepsCSVFields.map { $0.joined(separator: ",") },
                        ["beam-width,\"cell, 2\",42,3,test,\"so\"\"c\",0.2,oracle,,,2,7,-0.5,-1,0.25,0,0.75,1,0"])
         row.lambda = nil

@@ -89,6 +89,7 @@ final class OveroptimismTests: XCTestCase {
                         s = s.child(st.token, mdp: mdp, trie: trie)
                     }
                     XCTAssertEqual(row.firstOODStep, firstOOD, ctx)
+                    XCTAssertEqual(row.firstOODGap, firstOOD.map { row.steps[$0].stepGap }, ctx)
                     XCTAssertEqual(row.supervisedFrac, Double(supervised) / Double(row.length))
                     XCTAssertNil(row.firstNaNField)
                     XCTAssertEqual(row.csvFields.count, MetricRow.csvHeader.count)
@@ -324,10 +325,12 @@ final class OveroptimismTests: XCTestCase {
         let onData = try measure([0, 1, 2])
         XCTAssertEqual(onData.supervisedFrac, 1)
         XCTAssertNil(onData.firstOODStep)
+        XCTAssertNil(onData.firstOODGap)
         let leaves = try measure([0, 0, 1, 2])            // (), (0) supervised; (0,0), (0,0,1) not
         XCTAssertEqual(leaves.steps.map(\.supervised), [true, true, false, false])
         XCTAssertEqual(leaves.supervisedFrac, 0.5)
         XCTAssertEqual(leaves.firstOODStep, 2)
+        XCTAssertEqual(leaves.firstOODGap, leaves.steps[2].stepGap)
         XCTAssertEqual(leaves.stepsCSVFields.map { $0.last! }, ["-2", "-1", "0", "1"])
         let short = try measure([1, 2])                   // [1, EOS] emitted EOS at (1): demonstrated
         XCTAssertEqual(short.steps.map(\.supervised), [true, true])

@@ -46,7 +46,7 @@ public enum Summary {
     /// The metrics summarised, in output order (columns of `rows.csv`).
     public static let metrics = ["return", "correct", "regret", "overopt", "overopt_raw", "overopt_adv",
                                  "expert_gap", "optimism_margin", "supervised_frac", "logp_model", "length",
-                                 "expert_correct"]
+                                 "expert_correct", "first_ood_gap"]
     static let groupColumns = ["split", "learner", "lambda", "decoder", "width", "length_normalize"]
 
     public static func header(sweepKeys: [String]) -> [String] {

@@ -33,6 +33,7 @@ import Foundation
 /// | overopt_adv       | Σ_t q_gap_t (inflated advantage of suboptimal steps)               |
 /// | expert_gap        | mean β[log π_ℓ − log π*] over expert samples of this prompt        |
 /// | optimism_margin   | overopt − expert_gap                                               |
+/// | first_ood_gap     | step_gap_t at first_ood_step (empty when the response never left the data) |
 /// | expert_correct    | fraction of the expert_gap samples y ~ π* that are correct (the expert's accuracy) |
 /// | supervised_frac   | fraction of steps whose state is demonstrated                      |
 /// | first_ood_step    | first unsupervised t (0-based), empty when none                    |
@@ -72,6 +73,11 @@ public struct MetricRow: Sendable, Equatable {
     public var expertCorrect: Double = 0
     public var supervisedFrac: Double = 0
     public var firstOODStep: Int? = nil
+    /// `step_gap_t` at `first_ood_step` (reward units): the gap of the first
+    /// step taken from a state the data never reached — the quantity the
+    /// extreme-value prediction of `tokenmdp evt` describes; nil when the
+    /// response never left the demonstrations.
+    public var firstOODGap: Double? = nil
 
     /// Per-step records (`steps.csv`).
     public var steps: [StepRecord] = []
@@ -98,7 +104,7 @@ public struct MetricRow: Sendable, Equatable {
         "tokens", "length", "return", "correct", "opt_return", "regret", "v_soft",
         "logp_model", "logp_expert", "est_return", "overopt", "overopt_raw",
         "overopt_adv", "expert_gap", "optimism_margin", "supervised_frac", "first_ood_step",
-        "v_hat", "sample", "length_normalize", "expert_correct",
+        "v_hat", "sample", "length_normalize", "expert_correct", "first_ood_gap",
     ]
 
     /// The identifying prefix shared by `rows.csv` and `steps.csv`.
@@ -131,6 +137,7 @@ public struct MetricRow: Sendable, Equatable {
             sample.map(String.init) ?? "",
             lengthNormalize ? "1" : "0",
             formatNumber(expertCorrect),
+            firstOODGap.map(formatNumber) ?? "",
         ]
     }
 

@@ -155,6 +155,7 @@ public enum Overoptimism {
         row.expertGap = expertGap
         row.supervisedFrac = Double(supervisedCount) / Double(tokens.count)
         row.firstOODStep = firstOOD
+        row.firstOODGap = firstOOD.map { steps[$0].stepGap }
         row.steps = steps
         if let bad = row.firstNaNField {
             let why = bad == "optimism_margin"
