@@ -217,8 +217,10 @@ EVT_REQUIRED = ("sigma", "width", "predicted_gap")
 @dataclass
 class EvtCurve:
     width: np.ndarray
-    predicted_gap: np.ndarray
-    critical_width: float  # NaN when none
+    predicted_gap: np.ndarray          # Gaussian: βτσ·E[max of kV N(0,1)] − normaliser shift
+    predicted_softmax: np.ndarray      # with the softmax coupling (≤ β log V); NaN if absent
+    ceiling: float                     # β log V; NaN if absent
+    critical_width: float              # NaN when none
 
 
 def load_evt(results: str) -> dict[float, EvtCurve]:
@@ -243,12 +245,16 @@ def load_evt(results: str) -> dict[float, EvtCurve]:
                 C.warn(f"{file}: several critical widths for σ = {C.fmt_number(sigma)}; "
                        f"marking the first ({C.fmt_number(finite[0])})")
             crit = finite[0] if finite else math.nan
-        out[sigma] = EvtCurve(C.column(pick, "width"), C.column(pick, "predicted_gap"), crit)
+        soft = (C.column(pick, "predicted_gap_softmax") if "predicted_gap_softmax" in pick[0]
+                else np.full(len(pick), math.nan))
+        ceiling = float(pick[0]["gap_ceiling"]) if "gap_ceiling" in pick[0] else math.nan
+        out[sigma] = EvtCurve(C.column(pick, "width"), C.column(pick, "predicted_gap"), soft, ceiling, crit)
     return out
 
 
 def fig_prior_noise(results: str) -> list[str]:
-    """Over-optimism and accuracy vs beam width per prior noise σ; EVT prediction on test."""
+    """Per prior noise σ vs beam width: the gap at the first off-data step with the
+    extreme-value predictions of ``tokenmdp evt``; whole-response over-optimism; accuracy."""
     exp = "prior-noise"
     s = C.select(load_summary(results, exp), decoder="beam", length_normalize=0)
     x_sigma = sweep_column(s, "prior.sigma")
@@ -257,45 +263,54 @@ def fig_prior_noise(results: str) -> list[str]:
     colours = dict(zip(sigmas, C.sequential_colours(len(sigmas), "viridis")))
     evt = load_evt(results)
     splits = [sp for sp in ("test", "train") if C.select(s, split=sp)]
-    fig, axes = C.figure(2, len(splits), 5.2 * len(splits), 7.6)
+    fig, axes = C.figure(3, len(splits), 5.4 * len(splits), 11.0)
     for col, split in enumerate(splits):
-        ax_opt, ax_acc = axes[0][col], axes[1][col]
-        ns = []
+        ax_gap, ax_opt, ax_acc = axes[0][col], axes[1][col], axes[2][col]
+        ns, gap_ns = [], []
         for sigma in sigmas:
             colour = colours[sigma]
             where = {x_sigma: sigma}
+            gap = C.curve(s, "width", "first_ood_gap", where, split=split)
             opt = C.curve(s, "width", "overopt", where, split=split)
             acc = C.curve(s, "width", "correct", where, split=split)
             ns.extend(opt.n)
-            C.draw_curve(ax_opt, opt, colour=colour, label=f"σ = {C.fmt_number(sigma)} (measured)")
-            C.draw_curve(ax_acc, acc, colour=colour, label=None)
-            if split == "test" and sigma in evt:
+            gap_ns.extend(gap.n)
+            label = f"σ = {C.fmt_number(sigma)}"
+            C.draw_curve(ax_gap, gap, colour=colour, label=f"{label}: measured")
+            C.draw_curve(ax_opt, opt, colour=colour, label=label)
+            C.draw_curve(ax_acc, acc, colour=colour, label=label)
+            if sigma in evt:
                 e = evt[sigma]
+                ax_gap.plot(e.width, e.predicted_gap, color=colour, ls=":", lw=1.2,
+                            label=f"{label}: Gaussian EVT βτσ·m(kV) − shift")
+                if np.isfinite(e.predicted_softmax).all():
+                    ax_gap.plot(e.width, e.predicted_softmax, color=colour, ls="--", lw=1.4,
+                                label=f"{label}: EVT with softmax coupling")
                 crit = e.critical_width
-                crit_txt = f", k* = {C.fmt_number(round(crit, 2))}" if math.isfinite(crit) else ""
-                ax_opt.plot(e.width, e.predicted_gap, color=colour, ls="--", lw=1.3,
-                            label=f"σ = {C.fmt_number(sigma)} EVT prediction{crit_txt}")
                 if math.isfinite(crit) and widths[0] / 1.5 <= crit <= widths[-1] * 1.5:
-                    for ax in (ax_opt, ax_acc):
-                        ax.axvline(crit, color=colour, ls=":", lw=1.3)
-                elif math.isfinite(crit):
-                    C.warn(f"{exp}: critical width {crit:g} for σ = {C.fmt_number(sigma)} is "
-                           f"outside the plotted widths; named in the legend only")
-        for ax in (ax_opt, ax_acc):
+                    ax_acc.axvline(crit, color=colour, ls=":", lw=1.2)
+        if evt:
+            ceiling = next(iter(evt.values())).ceiling
+            if math.isfinite(ceiling):
+                ax_gap.axhline(ceiling, color="0.3", ls="-.", lw=0.9, label="β log V (softmax ceiling)")
+        for ax in (ax_gap, ax_opt, ax_acc):
             C.log2_axis(ax, widths)
             ax.set_xlabel(C.WIDTH_LABEL)
+        ax_gap.set_ylabel("gap at first off-data step (reward units)")
         ax_opt.set_ylabel(C.OVEROPT_LABEL)
         C.accuracy_axis(ax_acc)
         what = ("test prompts: no demonstrations, the learner is the prior"
-                if split == "test" else "train prompts: SFT on the demonstrations")
-        ax_opt.set_title(f"{what}\nover-optimism of the beam's output ({C.n_text(ns)} per point)")
-        ax_acc.set_title(f"{split} split: accuracy ({C.n_text(ns)} per point)")
+                if split == "test" else "train prompts: SFT on 4 demonstrations")
+        ax_gap.set_title(f"{what}\nβ[log π_ℓ − log π*] at the first off-data step ({C.n_text(gap_ns)})")
+        if evt:  # a few-response σ on train has intervals wider than the predictions: clip
+            top = max(float(np.nanmax(e.predicted_gap)) for e in evt.values())
+            ax_gap.set_ylim(-0.1, 1.05 * top)
+        ax_opt.set_title(f"{split} split: over-optimism of the whole response ({C.n_text(ns)})")
+        ax_acc.set_title(f"{split} split: accuracy; dotted: predicted critical width k*")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)))
-    overlay = ("dashed: extreme-value prediction on test, dotted: its critical width k*"
-               if evt else "no evt.csv: extreme-value overlay omitted")
-    fig.suptitle(f"prior-noise: over-optimism and accuracy vs beam width per prior noise σ (SFT)\n"
-                 f"{overlay}; shaded: 95% CI")
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)), fontsize=7.5)
+    fig.suptitle("prior-noise: beam search vs prior noise σ (SFT); extreme-value predictions "
+                 "from `tokenmdp evt`; shaded: 95% CI")
     return [C.save(fig, path(results, exp, f"{exp}.png"))]
 
 
