@@ -38,6 +38,15 @@ private func summary(_ xs: [Double]) -> (median: Double, min: Double, max: Doubl
     return (median, s.first!, s.last!)
 }
 
+/// CPU seconds consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID):
+/// unlike wall-clock time it does not grow while another process holds the
+/// core, so on a shared machine it is the steadier single-thread number.
+private func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
 private func machineLine() -> String {
     "cores: \(ProcessInfo.processInfo.activeProcessorCount)"
 }
@@ -159,8 +168,12 @@ struct BenchBeam: ParsableCommand {
                 if let failure { throw failure }
             }
             try pass()                                                                          // warm-up
-            var ms: [Double] = []
-            for _ in 0..<repeats { ms.append(try seconds(pass) * 1e3 / Double(prompts)) }
+            var ms: [Double] = [], cpu: [Double] = []
+            for _ in 0..<repeats {
+                let c0 = threadCPUSeconds()
+                ms.append(try seconds(pass) * 1e3 / Double(prompts))
+                cpu.append((threadCPUSeconds() - c0) * 1e3 / Double(prompts))
+            }
             let (med, lo, hi) = summary(ms)
             print("bench: beam")
             print(machineLine())
@@ -169,6 +182,11 @@ struct BenchBeam: ParsableCommand {
             print(String(format: "ms_per_prompt_median: %.3f", med))
             print(String(format: "ms_per_prompt_min: %.3f", lo))
             print(String(format: "ms_per_prompt_max: %.3f", hi))
+            if threads == 1 {
+                let c = summary(cpu)
+                print(String(format: "cpu_ms_per_prompt_median: %.3f", c.median))
+                print(String(format: "cpu_ms_per_prompt_min: %.3f", c.min))
+            }
             print(String(format: "checksum_logp: %.17g", logps.reduce(0, +)))
         }
     }

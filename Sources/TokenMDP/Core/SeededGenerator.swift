@@ -156,7 +156,9 @@ public enum StableHash {
         let k = 0x9E37_79B9_7F4A_7C15 &+ (h << 6) &+ (h >> 2)
         ZigguratTables.x.withUnsafeBufferPointer { x in
             ZigguratTables.f.withUnsafeBufferPointer { f in
+            ZigguratTables.edgePairs.withUnsafeBufferPointer { pairs in
                 let xp = x.baseAddress!, fp = f.baseAddress!
+                let pp = UnsafeRawPointer(pairs.baseAddress!)
                 var a = 0
                 let lanes = SIMD8<UInt64>(0, 1, 2, 3, 4, 5, 6, 7)
                 while a &+ 8 <= n {
@@ -167,7 +169,10 @@ public enum StableHash {
                     z = z ^ (z &>> 31)
                     let layer = SIMD8<Int64>(truncatingIfNeeded: z & 0xFF)
                     var xi = SIMD8<Double>(), xn = SIMD8<Double>()
-                    for j in 0..<8 { let i = Int(layer[j]); xi[j] = xp[i]; xn[j] = xp[i &+ 1] }
+                    for j in 0..<8 {
+                        let e = pp.loadUnaligned(fromByteOffset: Int(layer[j]) &* 16, as: SIMD2<Double>.self)
+                        xi[j] = e[0]; xn[j] = e[1]
+                    }
                     let v = SIMD8<Double>(SIMD8<Int64>(truncatingIfNeeded: z &>> 11)) * 0x1.0p-53 * xi
                     // −v for the lanes whose bit 8 is set: negation is a sign-bit flip.
                     let signed = unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt64>.self) ^ ((z & 0x100) &<< 55), to: SIMD8<Double>.self)
@@ -182,6 +187,7 @@ public enum StableHash {
                     out[a] = gaussian(mix(h ^ (UInt64(truncatingIfNeeded: a) &+ k)), x: xp, f: fp)
                     a &+= 1
                 }
+            }
             }
         }
     }
