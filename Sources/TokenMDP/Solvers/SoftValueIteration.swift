@@ -127,9 +127,30 @@ public enum SoftValueIteration {
                         beta: Double, scratch: UnsafeMutablePointer<Double>) -> Double {
         let off = q &* V
         let r = rewards + off, d = delta + off
-        for a in 0..<V { scratch[a] = r[a] + next[Int(d[a])] }
-        if eos >= 0 { scratch[eos] = r[eos] + terminal[Int(d[eos])] }
-        let m = FastMath.max(scratch, count: V)
+        // Gather x_a = r(q,a) + next[δ(q,a)] eight at a time, tracking the maximum.
+        var mv = FastMath.Vector(repeating: -.infinity)
+        var a = 0
+        while a &+ 8 <= V {
+            let dv = UnsafeRawPointer(d + a).loadUnaligned(as: SIMD8<Int32>.self)
+            var nv = FastMath.Vector()
+            for j in 0..<8 { nv[j] = next[Int(dv[j])] }
+            let x = UnsafeRawPointer(r + a).loadUnaligned(as: FastMath.Vector.self) + nv
+            UnsafeMutableRawPointer(scratch + a).storeBytes(of: x, as: FastMath.Vector.self)
+            mv.replace(with: x, where: x .> mv)
+            a &+= 8
+        }
+        var m = -Double.infinity
+        for j in 0..<8 where mv[j] > m { m = mv[j] }
+        while a < V {
+            let x = r[a] + next[Int(d[a])]
+            scratch[a] = x
+            if x > m { m = x }
+            a &+= 1
+        }
+        if eos >= 0 {
+            scratch[eos] = r[eos] + terminal[Int(d[eos])]
+            m = FastMath.max(scratch, count: V)           // the EOS entry changed: recompute exactly
+        }
         if beta == 0 || !m.isFinite { return m }
         let s = FastMath.sumExp(scratch, count: V, shift: m, scale: 1.0 / beta)
         return m + beta * Foundation.log(s)
