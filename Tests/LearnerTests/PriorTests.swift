@@ -49,3 +49,43 @@ final class PriorTests: XCTestCase {
         XCTAssertLessThan(abs(tail / n - 0.05), 0.005)
     }
 }
+
+/// The vectorised prior row (`Prior.logits`, `StableHash.gaussians`) is the
+/// documented scalar formula, bit for bit, for every vocabulary size (full
+/// and partial vectors), with EOS, forbidden tokens and the last step.
+final class PriorKernelTests: XCTestCase {
+    func testLogitsRowIsTheScalarFormulaToTheBit() throws {
+        withEvery("seed", in: 0..<8) { seed in
+            let V = [2, 3, 8, 9, 15, 16, 17, 40][Int(seed)]
+            let m = randomMDP(seed: seed, S: 7, V: V, H: 3, eos: V > 1 && seed % 2 == 1, forbidden: V > 1 ? 0.25 : 0, prompts: 2)
+            let sol = try SoftValueIteration.solve(m, beta: 0.6)
+            let (sigma, scale) = (1.3, 1.7)
+            let prior = try Prior.noisyOracle(solution: sol, sigma: sigma, scale: scale, seed: 42 + seed)
+            for prompt in 0..<2 {
+                for (tokens, s) in allPrefixStates(m, prompt: prompt) {
+                    let got = prior.logits(s)
+                    for a in 0..<V {
+                        let q = sol.q(s.t, s.latent, a)
+                        let want = q == -.infinity ? -.infinity : scale * (q * (1.0 / sol.beta) + sigma * prior.noise(s, a))
+                        XCTAssertEqual(got[a].bitPattern, want.bitPattern, "prefix \(tokens), token \(a)")
+                    }
+                    var row = [Double](repeating: 0, count: V)
+                    row.withUnsafeMutableBufferPointer {
+                        StableHash.gaussians(combining: StableHash.combine(s.hash, 42 + seed), count: V, into: $0.baseAddress!)
+                    }
+                    XCTAssertEqual(row.map(\.bitPattern), (0..<V).map { prior.noise(s, $0).bitPattern })
+                }
+            }
+        }
+    }
+
+    /// Long noise rows (many vectors, so the vector slow-path hand-off is
+    /// exercised) equal the one-at-a-time transform.
+    func testNoiseRowsEqualSingleDraws() {
+        var out = [Double](repeating: 0, count: 1000)
+        for h in [0, 1, 0xDEAD_BEEF, UInt64.max] as [UInt64] {
+            out.withUnsafeMutableBufferPointer { StableHash.gaussians(combining: h, count: 1000, into: $0.baseAddress!) }
+            XCTAssertEqual(out.map(\.bitPattern), (0..<1000).map { StableHash.gaussian(StableHash.combine(h, UInt64($0))).bitPattern })
+        }
+    }
+}

@@ -165,30 +165,55 @@ public struct BeamSearch: Sendable {
             hScore[i] = s; hLex[i] = x
         }
 
+        var count = 0
+        /// Offers candidate (score c, lexicographic key x) to the top-k heap.
+        @inline(__always) func consider(_ c: Double, _ x: Int) {
+            if c == -.infinity { return }                            // log π = −∞: never a candidate
+            if count < heapCap {
+                hScore[count] = c; hLex[count] = x
+                siftUp(count)
+                count &+= 1
+            } else if worse(hScore[0], hLex[0], c, x) {
+                hScore[0] = c; hLex[0] = x
+                siftDown(0, count)
+            }
+        }
+
         var t = 0
         while live > 0 {
             precondition(t < H, "beam search passed the horizon")
             // 1. Select the top-k candidates.
-            var count = 0
+            count = 0
             for b in 0..<live {
                 let base = lScore[b]
                 if count == heapCap && base < hScore[0] { break }   // no extension can enter (log π ≤ 0)
-                let z = ResponseDecoder.logPolicyRow(model, lState[b], into: row)
+                // The log-partition of `ResponseDecoder.logPolicyRow`, without
+                // writing the row back: log π_ℓ(a|s) = ℓ_a − z is formed below
+                // with the same two operations (ℓ_a − z, then base + it).
+                model.logits(lState[b], into: row)
+                let z = LogSumExp.lse(UnsafeBufferPointer(row))
+                precondition(!z.isNaN && z != .infinity, "model logits at prompt \(p), t = \(t) contain NaN or +∞")
                 if z == -.infinity { continue }                      // the model emits nothing here
                 let lexBase = lRank[b] &* V
-                for a in 0..<V {
-                    let lp = row[a]
-                    if lp == -.infinity { continue }
-                    let c = base + lp
-                    let x = lexBase &+ a
-                    if count < heapCap {
-                        hScore[count] = c; hLex[count] = x
-                        siftUp(count)
-                        count &+= 1
-                    } else if worse(hScore[0], hLex[0], c, x) {
-                        hScore[0] = c; hLex[0] = x
-                        siftDown(0, count)
+                let lg = row.baseAddress!
+                var a = 0
+                // Vector pre-filter: once the heap is full its worst score only
+                // rises, so a candidate scoring strictly below the current worst
+                // can never enter; only lanes at or above it take the exact path.
+                if count == heapCap {
+                    let zv = FastMath.Vector(repeating: z), bv = FastMath.Vector(repeating: base)
+                    while a &+ 8 <= V {
+                        let c = bv + (UnsafeRawPointer(lg + a).loadUnaligned(as: FastMath.Vector.self) - zv)
+                        if any(c .>= FastMath.Vector(repeating: hScore[0])) {
+                            for j in 0..<8 { consider(c[j], lexBase &+ a &+ j) }
+                        }
+                        a &+= 8
                     }
+                }
+                while a < V {
+                    let lp = lg[a] - z
+                    if lp != -.infinity { consider(base + lp, lexBase &+ a) }
+                    a &+= 1
                 }
             }
             // 2. Heap-sort in place: worst goes last, so [0, count) ends best first.

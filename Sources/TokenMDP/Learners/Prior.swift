@@ -45,14 +45,51 @@ public struct Prior: LogitModel {
         case .uniform:
             for a in 0..<vocabSize { out[a] = 0 }
         case let .noisyOracle(sigma, scale):
+            // ℓ₀(s, a) = τ·(Q*/β + σ ξ) with Q*_t(q, a) = r(q, a) + tail(δ(q, a)), tail = R_T
+            // after EOS or at t = H−1, else V*_{t+1}: the operations of `SoftSolution.q`
+            // and `noise(_:_:)`, on raw row pointers (bit-identical to them).
             let sol = solution!
             let invBeta = 1.0 / sol.beta
-            let h = StableHash.combine(s.hash, seed)
-            for a in 0..<vocabSize {
-                let q = sol.q(s.t, s.latent, a)
-                out[a] = q == -.infinity ? -.infinity
-                    : scale * (q * invBeta + sigma * StableHash.gaussian(StableHash.combine(h, UInt64(a))))
-            }
+            let mdp = sol.mdp
+            let V = vocabSize, t = s.t, q = s.latent
+            let base = out.baseAddress!
+            StableHash.gaussians(combining: StableHash.combine(s.hash, seed), count: V, into: base)
+            let eos = mdp.eos ?? -1
+            let last = t == mdp.horizon - 1
+            mdp.rewards.withUnsafeBufferPointer { rw in
+            mdp.transitions.withUnsafeBufferPointer { dl in
+            mdp.terminalRewards.withUnsafeBufferPointer { rt in
+            sol.values.withUnsafeBufferPointer { vals in
+                let r = rw.baseAddress! + q &* V, d = dl.baseAddress! + q &* V
+                let tail = last ? rt.baseAddress! : vals.baseAddress! + (t &+ 1) &* mdp.numLatent
+                // The EOS token reads R_T: its noise is set aside and its entry
+                // redone after the branch-free (vectorisable) loop.
+                let eosNoise = eos >= 0 ? base[eos] : 0
+                var a = 0
+                let ninf = FastMath.Vector(repeating: -.infinity)
+                while a &+ 8 <= V {
+                    let rv = UnsafeRawPointer(r + a).loadUnaligned(as: FastMath.Vector.self)
+                    let dv = UnsafeRawPointer(d + a).loadUnaligned(as: SIMD8<Int32>.self)
+                    var tv = FastMath.Vector()
+                    for j in 0..<8 { tv[j] = tail[Int(dv[j])] }
+                    let qa = rv + tv
+                    let nv = UnsafeRawPointer(base + a).loadUnaligned(as: FastMath.Vector.self)
+                    var l = scale * (qa * invBeta + sigma * nv)
+                    l.replace(with: ninf, where: qa .== ninf)
+                    UnsafeMutableRawPointer(base + a).storeBytes(of: l, as: FastMath.Vector.self)
+                    a &+= 8
+                }
+                while a < V {
+                    let qa = r[a] + tail[Int(d[a])]
+                    let l = scale * (qa * invBeta + sigma * base[a])
+                    base[a] = qa == -.infinity ? -.infinity : l
+                    a &+= 1
+                }
+                if eos >= 0 {
+                    let qa = r[eos] + rt[Int(d[eos])]
+                    base[eos] = qa == -.infinity ? -.infinity : scale * (qa * invBeta + sigma * eosNoise)
+                }
+            }}}}
         }
     }
 }

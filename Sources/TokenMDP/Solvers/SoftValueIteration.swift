@@ -58,17 +58,33 @@ public struct SoftSolution: Sendable {
 public enum SoftValueIteration {
     /// Solves the MDP by backward induction over `t = H−1 … 0`.
     ///
+    ///     V_H(q) = R_T(q)
+    ///     V_t(q) = m + β · log Σ_a exp((x_a − m)/β),   x_a = r(q, a) + V_{t+1}(δ(q, a)),   m = max_a x_a
+    ///
+    /// (the EOS token, and every token at t = H−1, reads `R_T` instead of `V_{t+1}`).
+    ///
     /// - Parameters:
     ///   - beta: β ≥ 0 (reward units per nat); 0 gives the hard-max (oracle) values.
-    ///   - threads: worker threads for the latent rows of each time step
-    ///     (results are bit-identical for any count: each row is computed by
-    ///     one thread with the same sequence of operations).
+    ///   - threads: worker threads (≥ 1) over contiguous chunks of latent
+    ///     states at each time step. Results are bit-identical for any count:
+    ///     each `V_t(q)` is computed by exactly one thread with the same
+    ///     sequence of operations. The default is 1 because most callers (the
+    ///     experiment runner) already run one job per core; the CLI `solve`
+    ///     and `bench solve` pass all cores.
     /// - Returns: the solution holding `V*_t(q)` for all `t ∈ 0...H`.
     /// - Throws: if β is negative, NaN or infinite.
     ///
-    /// Stability: each row is `m + β·log Σ_a exp((Q_a − m)/β)` with `m = max_a Q_a`;
-    /// forbidden tokens (`Q = −∞`) contribute `exp(−∞) = 0`. Validation
-    /// guarantees one allowed token per latent state, so every value is finite.
+    /// Stability: forbidden tokens (`r = −∞`) give `x_a = −∞` and contribute
+    /// `exp(−∞) = 0`; the shift by the row maximum means no term exceeds 1.
+    /// Validation guarantees one allowed token per latent state, so every
+    /// value is finite.
+    ///
+    /// Kernel (`softRow`): one pass gathers `x_a` into a row buffer (scalar
+    /// loads through `δ`), `FastMath.max` takes the maximum, `FastMath.sumExp`
+    /// evaluates the 8-lane vector exponentials (≤ 1 ulp, libm-free) in a
+    /// fixed order, and one `Foundation.log` finishes the row. Against the
+    /// textbook scalar evaluation with libm `exp` the values differ by at most
+    /// a few ulps (tested ≤ 1e-12 relative); no allocation per edge.
     ///
     /// - Complexity: O(H·S·V) time, O(H·S) memory.
     public static func solve(_ mdp: TokenMDP, beta: Double, threads: Int = 1) throws -> SoftSolution {
@@ -78,6 +94,7 @@ public enum SoftValueIteration {
         let S = mdp.numLatent, V = mdp.vocabSize, H = mdp.horizon
         var values = [Double](repeating: 0, count: (H + 1) * S)
         let eos = mdp.eos ?? -1
+        let workers = max(1, threads)
         mdp.transitions.withUnsafeBufferPointer { delta in
         mdp.rewards.withUnsafeBufferPointer { rew in
         mdp.terminalRewards.withUnsafeBufferPointer { rt in
@@ -88,7 +105,7 @@ public enum SoftValueIteration {
                 let next = UnsafePointer(base + (t + 1) * S)
                 let cur = base + t * S
                 let last = t == H - 1
-                let kernel = { (lo: Int, hi: Int) in
+                parallelRanges(count: S, threads: workers) { lo, hi in
                     let rowQ = UnsafeMutablePointer<Double>.allocate(capacity: V)
                     defer { rowQ.deallocate() }
                     for q in lo..<hi {
@@ -97,35 +114,45 @@ public enum SoftValueIteration {
                                          eos: eos, beta: beta, scratch: rowQ)
                     }
                 }
-                parallelRanges(count: S, threads: threads, body: kernel)
             }
         }}}}
         return SoftSolution(mdp: mdp, beta: beta, values: values)
     }
 
     /// One latent row: `V = softmax_β over a of r(q,a) + next[δ(q,a)]` with the
-    /// EOS token reading `terminal` instead of `next`.
+    /// EOS token reading `terminal` instead of `next` (β = 0: the maximum).
     @inline(__always)
     static func softRow(q: Int, V: Int, delta: UnsafePointer<Int32>, rewards: UnsafePointer<Double>,
                         next: UnsafePointer<Double>, terminal: UnsafePointer<Double>, eos: Int,
                         beta: Double, scratch: UnsafeMutablePointer<Double>) -> Double {
         let off = q &* V
+        let r = rewards + off, d = delta + off
+        // Gather x_a = r(q,a) + next[δ(q,a)] eight at a time, tracking the maximum.
+        var mv = FastMath.Vector(repeating: -.infinity)
+        var a = 0
+        while a &+ 8 <= V {
+            let dv = UnsafeRawPointer(d + a).loadUnaligned(as: SIMD8<Int32>.self)
+            var nv = FastMath.Vector()
+            for j in 0..<8 { nv[j] = next[Int(dv[j])] }
+            let x = UnsafeRawPointer(r + a).loadUnaligned(as: FastMath.Vector.self) + nv
+            UnsafeMutableRawPointer(scratch + a).storeBytes(of: x, as: FastMath.Vector.self)
+            mv.replace(with: x, where: x .> mv)
+            a &+= 8
+        }
         var m = -Double.infinity
-        for a in 0..<V {
-            let x = rewards[off &+ a] + next[Int(delta[off &+ a])]
+        for j in 0..<8 where mv[j] > m { m = mv[j] }
+        while a < V {
+            let x = r[a] + next[Int(d[a])]
             scratch[a] = x
-            m = x > m ? x : m
+            if x > m { m = x }
+            a &+= 1
         }
         if eos >= 0 {
-            let x = rewards[off &+ eos] + terminal[Int(delta[off &+ eos])]
-            scratch[eos] = x
-            m = -Double.infinity
-            for a in 0..<V { m = scratch[a] > m ? scratch[a] : m }
+            scratch[eos] = r[eos] + terminal[Int(d[eos])]
+            m = FastMath.max(scratch, count: V)           // the EOS entry changed: recompute exactly
         }
         if beta == 0 || !m.isFinite { return m }
-        let inv = 1.0 / beta
-        var s = 0.0
-        for a in 0..<V { s += Foundation.exp((scratch[a] - m) * inv) }
+        let s = FastMath.sumExp(scratch, count: V, shift: m, scale: 1.0 / beta)
         return m + beta * Foundation.log(s)
     }
 }
