@@ -205,16 +205,37 @@ def findings_prior_noise(results: str) -> None:
             print(f"  σ={C.fmt_number(sigma):<3} acc {k(lo)} {accs[lo].fmt()}, {k(hi)} {accs[hi].fmt()}"
                   f" (Δ {ga.rows.fmt(signed=True)}); best width {C.fmt_number(best)}")
             print(f"        overopt {k(lo)} {o1.fmt()}, change to {k(hi)} {g.rows.fmt(signed=True)}")
-            if split == "test" and evt:
-                pairs = []
+            if evt:
+                parts = []
                 for w in widths:
                     r = evt.get((sigma, w))
-                    if r:
-                        measured = est(C.select(mine, width=w), "overopt").mean
-                        pairs.append(f"{k(w)} {float(r['predicted_gap']):.3f}/{measured:.3f}")
-                crit = {r.get("critical_width", "") for (s, _), r in evt.items() if s == sigma} - {""}
-                print(f"        EVT predicted/measured overopt: {'; '.join(pairs)}"
-                      + (f"; critical width {', '.join(sorted(crit))}" if crit else ""))
+                    left = [x for x in C.select(mine, width=w) if x.get("first_ood_gap", "") != ""]
+                    if r and left:
+                        soft = r.get("predicted_gap_softmax", "")
+                        parts.append(f"{k(w)} {float(r['predicted_gap']):.3f}"
+                                     + (f"/{float(soft):.3f}" if soft else "")
+                                     + f"/{est(left, 'first_ood_gap').mean:.3f} (n={len(left)})")
+                crit = {r.get("critical_width", "") for (s_, _), r in evt.items() if s_ == sigma} - {""}
+                print("        gap at the first off-data step, EVT Gaussian/softmax-coupled prediction vs measured: "
+                      + "; ".join(parts) + (f"; predicted critical width {', '.join(sorted(crit))}" if crit else ""))
+
+
+def findings_generalization(results: str) -> None:
+    """Linear SFT vs SOC (learners named <kind>-<steps>) on train and unseen test prompts."""
+    rows = C.select(load_rows(results, "generalization"), length_normalize=0)
+    steps = sorted({r["learner"].partition("-")[2] for r in rows}, key=int)
+    for split in C.unique(rows, "split")[::-1]:
+        print(f"{split} split, accuracy:")
+        for sigma in C.unique(rows, "prior.sigma", numeric=True):
+            for decoder, width in sorted({(r["decoder"], float(r["width"])) for r in rows}, key=lambda d: (d[0] != "greedy", d[1])):
+                mine = C.select(rows, {"prior.sigma": sigma}, split=split, decoder=decoder, width=width)
+                for st in steps:
+                    sft = C.select(mine, learner=f"sft-{st}")
+                    soc = C.select(mine, learner=f"soc-{st}")
+                    key = tuple(c for c in C.PAIR_KEY)
+                    d = C.paired_difference(sft, soc, "correct", key)
+                    print(f"  σ={C.fmt_number(sigma):<3} {decoder} {C.fmt_number(width):<2} {st:>5} steps  SFT {est(sft, 'correct').fmt()}"
+                          f"  SOC {est(soc, 'correct').fmt()}  SOC−SFT {d.fmt()}  {verdict(d)}")
 
 
 def findings_main_table(results: str) -> None:
@@ -301,6 +322,7 @@ SECTIONS: tuple[tuple[str, str, Callable[[str], None]], ...] = (
     ("prior-noise", "rows.csv", findings_prior_noise),
     ("sft-q-equivalence", "", findings_sft_q),
     ("main-table", "rows.csv", findings_main_table),
+    ("generalization", "rows.csv", findings_generalization),
     ("step-profile", "steps.csv", findings_step_profile),
 )
 
