@@ -348,8 +348,9 @@ def _draw_identities(ax, rows: list[C.Row]) -> None:
     ax.set_xticks(xs)
     labels = names
     if "cases" in rows[0]:
-        labels = [f"{n}\n({r['cases']} cases)" for n, r in zip(names, rows)]
-    ax.set_xticklabels(labels, fontsize=7.5)
+        labels = [f"{n} ({r['cases']})" for n, r in zip(names, rows)]
+    ax.set_xticklabels(labels, fontsize=7.5, rotation=35, ha="right", rotation_mode="anchor")
+    ax.set_xlabel("identity (number of cases checked)")
     ax.set_ylabel("max |left − right| over the cases (absolute, log scale)")
     top = max(np.nanmax(diffs), np.nanmax(tols))
     ax.set_ylim(ZERO_FLOOR / 3, top * 50)
