@@ -16,8 +16,8 @@ extension TokenMDP {
     /// Loads and validates an MDP file.
     public static func load(contentsOf url: URL) throws -> TokenMDP {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw TokenMDPError.invalid(field: url.path, message: "cannot read the file (\(error.localizedDescription))")
+        do { data = try InputFile.read(url) } catch {
+            throw TokenMDPError.invalid(field: url.path, message: "cannot read the MDP file: \(error)")
         }
         return try decode(json: data)
     }
