@@ -20,8 +20,8 @@ struct Solve: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
-        guard beta.isFinite, beta >= 0 else { throw ValidationError("--beta must be a finite number ≥ 0, got \(beta)") }
-        guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
+        if let problem = TokenMDP.betaProblem(beta) { throw ValidationError("--beta \(problem)") }
+        if let problem = ThreadOptions.problem(threads) { throw ValidationError(problem) }
     }
 
     func run() throws {

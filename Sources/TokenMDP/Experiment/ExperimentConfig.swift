@@ -234,7 +234,7 @@ extension ExperimentConfig {
             throw bad("seeds[\(i)]", "seed \(s) appears twice")
         }
         guard let beta = mdp.beta else { throw bad("mdp.beta", "missing required key (β > 0, reward units per nat)") }
-        guard beta.isFinite && beta > 0 else { throw bad("mdp.beta", "must be a finite number > 0, got \(formatNumber(beta))") }
+        if let problem = TokenMDP.betaProblem(beta, allowZero: false) { throw bad("mdp.beta", problem) }
 
         if expert.demosFile == nil {
             guard expert.demosPerPrompt >= 0 && expert.demosPerPrompt <= Self.maxDemosPerPrompt else {
@@ -244,7 +244,7 @@ extension ExperimentConfig {
                 throw bad("expert.epsilon", "must be in [0, 1], got \(formatNumber(expert.epsilon))")
             }
         }
-        if let b = expert.beta, !(b.isFinite && b > 0) { throw bad("expert.beta", "must be a finite number > 0, got \(formatNumber(b))") }
+        if let b = expert.beta, let problem = TokenMDP.betaProblem(b, allowZero: false) { throw bad("expert.beta", problem) }
         guard expert.expertGapSamples >= 1 && expert.expertGapSamples <= 1_000_000 else {
             throw bad("expert.expert_gap_samples", "must be in 1...1000000, got \(expert.expertGapSamples)")
         }

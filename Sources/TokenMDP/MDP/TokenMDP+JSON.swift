@@ -19,7 +19,10 @@ extension TokenMDP {
         do { data = try InputFile.read(url) } catch {
             throw TokenMDPError.invalid(field: url.path, message: "cannot read the MDP file: \(error)")
         }
-        return try decode(json: data)
+        // Errors name the file: `mdp.json: rewards[3][7]: …`.
+        do { return try decode(json: data) } catch let TokenMDPError.invalid(field, message) {
+            throw TokenMDPError.invalid(field: "\(url.lastPathComponent): \(field)", message: message)
+        }
     }
 
     /// Decodes and validates `tokenmdp/v1` JSON.
