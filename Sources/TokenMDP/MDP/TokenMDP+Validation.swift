@@ -28,8 +28,8 @@ extension TokenMDP {
     public static func betaProblem(_ beta: Double, allowZero: Bool = true) -> String? {
         if beta == 0 && allowZero { return nil }
         if beta.isFinite && beta >= minPositiveBeta && beta <= maxBeta { return nil }
-        let range = "\(formatNumber(minPositiveBeta)) ≤ β ≤ \(formatNumber(maxBeta))"
-        return (allowZero ? "must be 0 (hard max) or a number with \(range)" : "must be a number with \(range)")
+        let range = "[\(formatNumber(minPositiveBeta)), \(formatNumber(maxBeta))]"
+        return (allowZero ? "must be 0 (hard max) or a number in \(range)" : "must be a number > 0 in \(range)")
             + ", got \(formatNumber(beta))"
     }
 
