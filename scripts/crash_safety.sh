@@ -45,14 +45,15 @@ trap cleanup EXIT
 extra=()
 for s in ${CRASH_SET:-}; do extra+=(--set "$s"); done
 run() { "$bin" run "$config" --threads "$threads" "${extra[@]}" "$@"; }
-now() { date +%s.%N; }
+now() { local d; d="$(date +%s.%N)"; [[ "$d" == *N ]] && d="$(date +%s)"; echo "$d"; }  # BSD date has no %N
 
 # 1. The uninterrupted reference.
 t0="$(now)"
 run --out "$work/ref" >/dev/null
 t1="$(now)"
 T="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
-jobs="$(find "$work/ref/.parts" -name 'job-*.csv' ! -name '*.steps.csv' | wc -l)"
+count_parts() { find "$1/.parts" -name 'job-*.csv' ! -name '*.steps.csv' 2>/dev/null | wc -l || true; }
+jobs="$(count_parts "$work/ref")"
 echo "crash_safety: reference run took ${T} s ($jobs jobs)"
 
 # 2. Kill and resume.
@@ -64,8 +65,8 @@ for f in $fractions; do
     if kill -KILL "$child" 2>/dev/null; then how="killed"; else how="finished before the kill"; fi
     wait "$child" 2>/dev/null || true
     child=""
-    done_jobs="$(find "$work/crash/.parts" -name 'job-*.csv' ! -name '*.steps.csv' 2>/dev/null | wc -l)"
-    temps="$(find "$work/crash" -name '.*.tmp-*' 2>/dev/null | wc -l)"
+    done_jobs="$(count_parts "$work/crash")"
+    temps="$( (find "$work/crash" -name '.*.tmp-*' 2>/dev/null || true) | wc -l)"
     echo "crash_safety: after ${delay} s: $how; $done_jobs/$jobs jobs done, $temps temporary file(s) left"
 done
 
@@ -84,7 +85,7 @@ for f in rows.csv summary.csv steps.csv config.resolved.yaml; do
         fi
     fi
 done
-left="$(find "$work/crash" -name '.*.tmp-*')"
+left="$(find "$work/crash" -name '.*.tmp-*' || true)"
 if [[ -n "$left" ]]; then
     echo "crash_safety: FAIL: temporary files left: $left" >&2
     status=1
