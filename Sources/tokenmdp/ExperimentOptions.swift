@@ -21,7 +21,7 @@ struct ConfigOptions: ParsableArguments {
             throw ValidationError("config file not found: \(config)")
         }
         for o in overrides where !o.contains("=") {
-            throw ValidationError("--set expects key=value, got '\(o)'")
+            throw ValidationError("--set expects key=value, got '\(escapingControlCharacters(o))'")
         }
     }
 }

@@ -292,7 +292,5 @@ enum ConfigNode {
         }
     }
 
-    static func oneLine(_ s: String) -> String {
-        s.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
-    }
+    static func oneLine(_ s: String) -> String { escapingControlCharacters(s) }
 }

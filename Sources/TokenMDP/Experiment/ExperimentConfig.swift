@@ -9,7 +9,7 @@ import Foundation
 /// Every default below is filled in and written out to `config.resolved.yaml`.
 ///
 ///     name: STRING                      # required; letters, digits, '.', '_', '-'
-///     seeds: [0]                        # list of integers ≥ 0, distinct; one job per cell × seed
+///     seeds: [0]                        # list of integers ≥ 0, distinct, at most 10 000; one job per cell × seed
 ///     mdp:                              # the environment (SPEC §2.1, §2.2)
 ///       kind: reasoning-chain           # reasoning-chain | arithmetic-chain | random-automaton | tree
 ///       # generator keys of that kind (defaults = the generator's parameter struct):
@@ -213,7 +213,7 @@ public struct DecoderSetting: Sendable, Equatable, Hashable {
 
 extension ExperimentConfig {
     /// Upper bounds that catch typos before they become hour-long runs.
-    public static let maxSeeds = 100_000
+    public static let maxSeeds = 10_000
     public static let maxDemosPerPrompt = 10_000_000
     public static let maxWidth = 1 << 20
 

@@ -37,6 +37,9 @@ enum YAMLLimits {
             var starts: [(count: Int, anchor: String?)] = []
             var sizes: [String: Int] = [:]
             var count = 0
+            // The top-level key being read (named in the error): at depth 1
+            // the root mapping's scalars alternate key, value.
+            var rootKey = key, expectRootKey = true
             var event = yaml_event_t()
             func anchorText(_ p: UnsafeMutablePointer<yaml_char_t>?) -> String? {
                 p.map { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
@@ -51,23 +54,31 @@ enum YAMLLimits {
                 case YAML_SCALAR_EVENT:
                     count += 1
                     if let a = anchorText(event.data.scalar.anchor) { sizes[a] = 1 }
+                    if starts.count == 1 && key.isEmpty {
+                        if expectRootKey, let v = event.data.scalar.value {
+                            rootKey = String(cString: UnsafeRawPointer(v).assumingMemoryBound(to: CChar.self))
+                        }
+                        expectRootKey.toggle()
+                    }
                 case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
                     count += 1
                     let a = event.type == YAML_SEQUENCE_START_EVENT
                         ? anchorText(event.data.sequence_start.anchor) : anchorText(event.data.mapping_start.anchor)
                     starts.append((count, a))
                     guard starts.count <= maxDepth else {
-                        throw ConfigError(key: key, "the YAML nests deeper than \(maxDepth) levels", file: file, line: line)
+                        throw ConfigError(key: rootKey, "the YAML nests deeper than \(maxDepth) levels", file: file, line: line)
                     }
                 case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                     if let s = starts.popLast(), let a = s.anchor { sizes[a] = count - s.count + 1 }
+                    if starts.count == 1 { expectRootKey = true }  // a root value (collection) ended
                 case YAML_ALIAS_EVENT:
                     count += anchorText(event.data.alias.anchor).flatMap { sizes[$0] } ?? 1
+                    if starts.count == 1 { expectRootKey.toggle() }
                 default:
                     break
                 }
                 guard count <= maxNodes else {
-                    throw ConfigError(key: key, "the YAML has more than \(maxNodes) values once its aliases (*name) are expanded", file: file, line: line)
+                    throw ConfigError(key: rootKey, "the YAML has more than \(maxNodes) values once its aliases (*name) are expanded", file: file, line: line)
                 }
             }
         }
