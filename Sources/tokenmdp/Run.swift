@@ -41,6 +41,7 @@ struct Run: ParsableCommand {
         if let s = shard {
             do { _ = try Shard(parsing: s) } catch { throw ValidationError(describe(error)) }
         }
+        if let out { try checkOutputFolder(out, option: "--out") }
     }
 
     func run() throws {
@@ -55,6 +56,26 @@ struct Run: ParsableCommand {
             let report = try ExperimentRunner(plan: plan).run(options)
             print(runSummary(report, shard: options.shard, steps: plan.base.stepsCSV, sweepKeys: plan.sweepKeys))
         }
+    }
+}
+
+/// Refuses an output folder path that cannot become a folder: it, or its
+/// nearest existing ancestor, is not a folder (a usage error, exit 2).
+func checkOutputFolder(_ path: String, option: String) throws {
+    var url = URL(fileURLWithPath: path).standardizedFileURL
+    while true {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) {
+            guard isDir.boolValue else {
+                throw ValidationError(url.path == URL(fileURLWithPath: path).standardizedFileURL.path
+                    ? "\(option) \(path) exists and is not a folder"
+                    : "\(option) \(path): \(url.path) is a file, not a folder")
+            }
+            return
+        }
+        let parent = url.deletingLastPathComponent()
+        if parent.path == url.path { return }
+        url = parent
     }
 }
 

@@ -317,9 +317,15 @@ final class RobustnessCLITests: XCTestCase {
         XCTAssertEqual(try tokenmdp(["run", smoke, "--out", out, "--set", "seeds=[0]"]).code, 0)
         try expectFailure(["run", smoke, "--out", out, "--set", "seeds=[5]"], mentions: ["different configuration", "seeds: [0]", "seeds: [5]", "--overwrite"])
     }
-    func testUnwritableOutputIsARuntimeFailure() throws {
+    func testOutputUnderAFileIsAUsageError() throws {
         let file = try write("not a folder\n", "file.txt")
-        try expectFailure(["run", smoke, "--out", file + "/sub"], code: 1, mentions: ["cannot write", "file.txt"])
+        try expectFailure(["run", smoke, "--out", file + "/sub"], mentions: ["--out", "file.txt is a file, not a folder"])
+        try expectFailure(["run", smoke, "--out", file], mentions: ["--out", "exists and is not a folder"])
+    }
+    func testMergeWithMissingJobsIsARuntimeFailure() throws {
+        let s0 = tmp.appendingPathComponent("s0").path
+        XCTAssertEqual(try tokenmdp(["run", smoke, "--out", s0, "--shard", "0/2"]).code, 0)
+        try expectFailure(["merge", s0, "--out", out], code: 1, mentions: ["cannot merge", "2 job(s) are in none of the folders"])
     }
     func testMergeOfDifferentConfigurations() throws {
         XCTAssertEqual(try tokenmdp(["run", smoke, "--out", tmp.appendingPathComponent("a").path, "--set", "seeds=[0]"]).code, 0)

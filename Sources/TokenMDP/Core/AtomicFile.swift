@@ -24,7 +24,7 @@ public enum AtomicFile {
         let fm = FileManager.default
         let dir = url.deletingLastPathComponent()
         do { try fm.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
-            throw OutputError.cannotWrite(dir.path, error.localizedDescription)
+            throw OutputError.cannotWrite(dir.path, reason(error))
         }
         let tmp = temporaryURL(for: url)
         do {
@@ -38,8 +38,18 @@ public enum AtomicFile {
             throw e
         } catch {
             try? fm.removeItem(at: tmp)
-            throw OutputError.cannotWrite(url.path, error.localizedDescription)
+            throw OutputError.cannotWrite(url.path, reason(error))
         }
+    }
+
+    /// The most specific reason of a Foundation I/O error: the underlying
+    /// POSIX error's text when there is one ("Not a directory"), rather than
+    /// "The operation could not be completed".
+    static func reason(_ error: Error) -> String {
+        var e = error as NSError
+        while let u = e.userInfo[NSUnderlyingErrorKey] as? NSError { e = u }
+        if e.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(e.code))) }
+        return error.localizedDescription
     }
 
     public static func write(_ text: String, to url: URL) throws { try write(Data(text.utf8), to: url) }
@@ -51,7 +61,7 @@ public enum AtomicFile {
         let fm = FileManager.default
         let dir = url.deletingLastPathComponent()
         do { try fm.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
-            throw OutputError.cannotWrite(dir.path, error.localizedDescription)
+            throw OutputError.cannotWrite(dir.path, reason(error))
         }
         let tmp = temporaryURL(for: url)
         guard fm.createFile(atPath: tmp.path, contents: nil), let h = FileHandle(forWritingAtPath: tmp.path) else {
@@ -67,7 +77,7 @@ public enum AtomicFile {
             try? h.close()
             try? fm.removeItem(at: tmp)
             if error is OutputError || error is ExperimentError { throw error }
-            throw OutputError.cannotWrite(url.path, error.localizedDescription)
+            throw OutputError.cannotWrite(url.path, reason(error))
         }
     }
 
