@@ -215,6 +215,9 @@ public struct ConfigDocument {
         } catch let TokenMDPError.invalid(field, message) where field.hasPrefix("mdp") {
             let line = (try? ConfigPath(parsing: field)).flatMap { ConfigNode.line(tree, $0) }
             throw ConfigError(key: field, message, file: file, line: line)
+        } catch let TokenMDPError.tooLarge(message) where message.hasPrefix("mdp: ") {
+            throw ConfigError(key: "mdp", String(message.dropFirst("mdp: ".count)), file: file,
+                              line: ConfigNode.line(tree, ConfigPath(components: ["mdp"])))
         }
     }
 
