@@ -28,6 +28,10 @@ struct Solve: ParsableCommand {
         try runReportingErrors {
             let model = try TokenMDP.load(contentsOf: URL(fileURLWithPath: mdp))
             let solution = try SoftValueIteration.solve(model, beta: beta, threads: threads)
+            // β and the rewards are range-checked, so this cannot fail; never write a NaN if it did.
+            if let i = solution.values.firstIndex(where: { !$0.isFinite }) {
+                throw ExperimentError.incomplete("internal error: V*[\(i / model.numLatent)][\(i % model.numLatent)] = \(formatNumber(solution.values[i])); nothing written")
+            }
             if let out {
                 let dir = URL(fileURLWithPath: out)
                 let files = ["values.csv", "q.csv"].map { dir.appendingPathComponent($0) }

@@ -67,6 +67,14 @@ final class RobustnessCLITests: XCTestCase {
     func testHugeBeamWidth() throws {
         try expectFailure(["validate", smoke, "--set", "decoders.0.widths=[4294967296]"], mentions: ["decoders[0].widths[0]", "1...1048576"])
     }
+    func testBeamNodesBeyond32BitIndices() throws {
+        try expectFailure(["validate", smoke, "--set", "decoders.0.widths=[1048576]", "--set", "mdp.horizon=3000"],
+                          mentions: ["decoders[0].widths[0]", "32-bit"])
+    }
+    func testTrieNodesBeyond32BitIndices() throws {
+        try expectFailure(["validate", smoke, "--set", "expert.demos_per_prompt=10000000", "--set", "mdp.prompts=100"],
+                          mentions: ["expert.demos_per_prompt", "32-bit"])
+    }
     func testSampleCountZero() throws {
         try expectFailure(["validate", smoke, "--set", "decoders=[{kind: sample, n: 0}]"], mentions: ["decoders[0].n", "got 0"])
     }
@@ -248,10 +256,12 @@ final class RobustnessCLITests: XCTestCase {
         XCTAssert(msg.contains("MiB of memory"), msg)
     }
     func testRunRefusesAHugeBeamByDefault() throws {
-        // Width 2^20 beams over V = 60000 for H = 4000 steps: hundreds of GiB.
-        try expectFailure(["run", smoke, "--out", out, "--set", "decoders=[{kind: beam, widths: [1048576]}]",
-                           "--set", "mdp.vocab=60000", "--set", "mdp.horizon=4000"],
-                          mentions: ["--max-memory", "GiB of memory", "decoding"])
+        // Width 500 000 beams for H = 4000 steps over V = 60 000, 16 jobs at
+        // once: about 1 TiB, above 80% of any test machine's memory.
+        try expectFailure(["run", smoke, "--out", out, "--threads", "16", "--set", "seeds=[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15]",
+                           "--set", "decoders=[{kind: beam, widths: [500000]}]", "--set", "mdp.vocab=60000", "--set", "mdp.horizon=4000"],
+                          mentions: ["--max-memory", "TiB of memory", "decoding"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 
     // MARK: Input files (exit 2, file and field)

@@ -107,7 +107,9 @@ public struct ExperimentPlan: Sendable {
                 c.sweep = base.sweep
                 let cc = c
                 try doc.mapErrors(tree: tree) { try cc.validate() }
-                shapes.append(try doc.mapErrors(tree: tree) { try Self.shape(of: cc.mdp, cache: &fileShapes) })
+                let shape = try doc.mapErrors(tree: tree) { try Self.shape(of: cc.mdp, cache: &fileShapes) }
+                try doc.mapErrors(tree: tree) { try Self.checkIndexRanges(cc, shape) }
+                shapes.append(shape)
             } catch var e as ConfigError where !axes.isEmpty {
                 e.message += " (in sweep cell \(ci): \(assignments.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")))"
                 // An error on a swept value points at the value in the sweep block.
@@ -122,6 +124,25 @@ public struct ExperimentPlan: Sendable {
         }
         self.cells = cells
         self.shapes = shapes
+    }
+
+    /// Limits that keep the 32-bit indices of the beam search's back-pointers
+    /// (≤ width · H nodes) and of the demonstration trie (≤ P + P_tr · D · H
+    /// nodes) in range, whatever memory the machine has.
+    static func checkIndexRanges(_ c: ExperimentConfig, _ shape: MDPShape) throws {
+        let limit = Double(Int32.max)
+        for (i, d) in c.decoders.enumerated() {
+            guard case let .beam(widths, _) = d else { continue }
+            for (j, w) in widths.enumerated() where Double(w) * Double(shape.horizon) > limit {
+                throw ConfigError(key: "decoders[\(i)].widths[\(j)]", "width \(w) × horizon \(shape.horizon) exceeds \(Int32.max) beam nodes (32-bit indices); use a smaller width")
+            }
+        }
+        if c.expert.demosFile == nil {
+            let nodes = Double(shape.prompts) + Double(shape.trainPrompts) * Double(c.expert.demosPerPrompt) * Double(shape.horizon)
+            guard nodes <= limit else {
+                throw ConfigError(key: "expert.demos_per_prompt", "\(shape.trainPrompts) train prompts × \(c.expert.demosPerPrompt) demonstrations × horizon \(shape.horizon) could exceed \(Int32.max) trie nodes (32-bit indices); use fewer demonstrations")
+            }
+        }
     }
 
     /// The shape of an `mdp:` block: the generator's (checks its parameters,
