@@ -48,6 +48,11 @@ struct Run: ParsableCommand {
         try runReportingErrors {
             let plan = try ExperimentPlan.load(contentsOf: config.url, overrides: config.overrides)
             let dir = out.map { URL(fileURLWithPath: $0) } ?? plan.base.outputDirectory
+            if out == nil {
+                do { try checkOutputFolder(dir.path, option: "output:") } catch let e as ValidationError {
+                    throw ConfigError(key: "output", e.message)
+                }
+            }
             let bar = stderrIsTerminal ? ProgressBar() : nil
             var options = RunOptions(outputDirectory: dir, shard: try shard.map(Shard.init(parsing:)) ?? .all,
                                      threads: threads.threads, overwrite: overwrite)

@@ -264,6 +264,21 @@ final class RobustnessCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 
+    func testGenerateRefusesAnMDPAboveMaxMemory() throws {
+        try expectFailure(["generate", smoke, "--out", tmp.appendingPathComponent("big.json").path, "--set", "mdp.prompts=5000000",
+                           "--set", "mdp.vocab=100", "--max-memory", "2G"],
+                          mentions: ["--max-memory", "generating this MDP needs an estimated", "GiB", "limit is 2.0 GiB"])
+    }
+    func testSolveRefusesAnOutputAboveMaxMemory() throws {
+        let mdp = tmp.appendingPathComponent("m.json").path
+        XCTAssertEqual(try tokenmdp(["generate", smoke, "--out", mdp]).code, 0)
+        try expectFailure(["solve", "--mdp", mdp, "--beta", "0.5", "--out", out, "--max-memory", "1M"],
+                          mentions: ["--max-memory", "m.json", "limit is 1 MiB"])
+    }
+    func testGenerateIntoAFolder() throws {
+        try expectFailure(["generate", smoke, "--out", tmp.path], mentions: ["--out", "is a folder"])
+    }
+
     // MARK: Input files (exit 2, file and field)
 
     func testMDPFileWithAnAllForbiddenRow() throws {

@@ -56,4 +56,35 @@ public enum MemorySize {
 
     /// The default `--max-memory`: 80% of `available`.
     public static var defaultLimit: Double { (0.8 * available).rounded(.down) }
+
+    /// Throws a `ConfigError` (key `--max-memory`, exit 2) when `bytes`, the
+    /// estimated peak of `what`, exceeds `limit`.
+    public static func check(_ bytes: Double, limit: Double, what: String) throws {
+        guard !(bytes <= limit) else { return }
+        throw ConfigError(key: "--max-memory", "\(what) needs an estimated \(format(bytes)) of memory but the limit is \(format(limit)); shrink the input or raise --max-memory")
+    }
+
+    /// Peak memory of `generate` for an MDP of this shape: the MDP (12 bytes
+    /// per edge) and its JSON text, built as a String and copied once to
+    /// Data (2 × 32 bytes per edge: a transition and a reward of up to ~16
+    /// characters each).
+    public static func generateBytes(_ s: MDPShape) -> Double {
+        let edges = Double(s.numLatent) * Double(s.vocabSize)
+        return 32 * 0x1p20 + 76 * edges + 30 * Double(s.numLatent) + Double(s.prompts) * (160 + 16 * Double(s.promptTokens))
+    }
+
+    /// Peak memory of loading an MDP file of `fileBytes` bytes: the parsed
+    /// JSON tree (about 48 bytes per number, and a number takes at least
+    /// 2 bytes of text) and the file itself.
+    public static func loadBytes(fileBytes: Double) -> Double { 32 * 0x1p20 + 25 * fileBytes }
+
+    /// Peak memory of `solve` after loading: the MDP, the values and, with
+    /// CSV output, `q.csv`'s text (≈ 48 bytes per (t, q, a) line) and
+    /// `values.csv`'s (≈ 32 bytes per (t, q)).
+    public static func solveBytes(_ s: MDPShape, writeCSV: Bool) -> Double {
+        let S = Double(s.numLatent), V = Double(s.vocabSize), H = Double(s.horizon)
+        var b = 32 * 0x1p20 + 12 * S * V + 8 * (H + 1) * S
+        if writeCSV { b += 48 * H * S * V + 32 * (H + 1) * S }
+        return b
+    }
 }

@@ -186,6 +186,13 @@ public struct ConfigDocument {
         return m
     }
 
+    /// The size of the `mdp:` block's generated MDP (nil for an `mdp.file`),
+    /// from its parameters alone; parameter errors name the key and line.
+    public func generatorShape() throws -> MDPShape? {
+        guard case let .generator(g) = try decodeMDP().source else { return nil }
+        return try mapErrors(tree: root) { try g.shape() }
+    }
+
     /// The MDP `generate` writes: the `mdp:` block built for run seed
     /// `seed` (default: the first of `seeds`, or 0), exactly as `run` builds
     /// it for that seed. Returns the MDP and the run seed used.
