@@ -154,6 +154,12 @@ final class RobustnessCLITests: XCTestCase {
     func testEmptySweepAxis() throws {
         try expectFailure(["validate", smoke, "--set", "sweep.prior.sigma=[]"], mentions: ["sweep.prior.sigma", "non-empty list"])
     }
+    func testEmptyOutputPath() throws {
+        try expectFailure(["validate", smoke, "--set", "output=\"\""], mentions: ["output", "non-empty path"])
+    }
+    func testOutputPathWithANewline() throws {
+        try expectFailure(["validate", smoke, "--set", "output=\"a\\nb\""], mentions: ["output", "control characters"])
+    }
     func testBadValueInASweepCell() throws {
         try expectFailure(["validate", smoke, "--set", "sweep.mdp.beta=[0.5, -1]"], mentions: ["mdp.beta", "sweep cell 1"])
     }

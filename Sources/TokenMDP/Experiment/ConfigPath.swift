@@ -117,7 +117,7 @@ enum ConfigNode {
     /// ancestor).
     static func line(_ root: Node, _ path: ConfigPath) -> Int? {
         var node = root
-        var best = root.mark?.line
+        var best: Int? = nil  // a key absent from the file (set by --set) has no line
         for comp in path.components {
             switch node {
             case let .mapping(m):

@@ -273,6 +273,17 @@ extension ExperimentConfig {
             }
         }
 
+        func checkPath(_ key: String, _ p: String?) throws {
+            guard let p else { return }
+            guard !p.trimmingCharacters(in: .whitespaces).isEmpty else { throw bad(key, "must be a non-empty path") }
+            guard !p.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw bad(key, "must not contain control characters (a newline, a NUL byte)")
+            }
+        }
+        try checkPath("output", output)
+        try checkPath("expert.demos_file", expert.demosFile)
+        if case let .file(p) = mdp.source { try checkPath("mdp.file", p) }
+
         guard !decoders.isEmpty else { throw bad("decoders", "needs at least one decoder") }
         var settings = Set<DecoderSetting>()
         for (i, d) in decoders.enumerated() {
