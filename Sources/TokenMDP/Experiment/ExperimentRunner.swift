@@ -266,7 +266,7 @@ public final class ExperimentRunner: @unchecked Sendable {
         case let TokenMDPError.invalid(field, message): return TokenMDPError.invalid(field: field, message: "\(message) [\(at)]")
         case let TokenMDPError.tooLarge(message): return TokenMDPError.tooLarge(message: "\(message) [\(at)]")
         case var e as ConfigError: e.message += " [\(at)]"; return e
-        case is OutputError: return error
+        case is OutputError, is ExperimentError: return error
         default: return ExperimentError.job(index: job.index, cell: job.cell, seed: job.seed, message: describe(error))
         }
     }
