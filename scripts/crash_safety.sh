@@ -44,7 +44,7 @@ trap cleanup EXIT
 
 extra=()
 for s in ${CRASH_SET:-}; do extra+=(--set "$s"); done
-run() { "$bin" run "$config" --threads "$threads" "${extra[@]}" "$@"; }
+run() { "$bin" run "$config" --threads "$threads" ${extra[@]+"${extra[@]}"} "$@"; }
 now() { local d; d="$(date +%s.%N)"; [[ "$d" == *N ]] && d="$(date +%s)"; echo "$d"; }  # BSD date has no %N
 
 # 1. The uninterrupted reference.
@@ -59,7 +59,9 @@ echo "crash_safety: reference run took ${T} s ($jobs jobs)"
 # 2. Kill and resume.
 for f in $fractions; do
     delay="$(awk -v f="$f" -v t="$T" 'BEGIN { printf "%.3f", f * t }')"
-    run --out "$work/crash" >/dev/null 2>&1 &
+    # Start the binary itself in the background (not through `run`, a shell
+    # function, whose background subshell would be killed instead of it).
+    "$bin" run "$config" --threads "$threads" ${extra[@]+"${extra[@]}"} --out "$work/crash" >/dev/null 2>&1 &
     child=$!
     sleep "$delay"
     if kill -KILL "$child" 2>/dev/null; then how="killed"; else how="finished before the kill"; fi
