@@ -14,7 +14,8 @@
 # Environment (all optional):
 #   TOKENMDP_BIN      the tokenmdp binary (default: `swift build -c release`, then its path)
 #   CRASH_CONFIG      the config (default: scripts/crash_safety.yaml)
-#   CRASH_FRACTIONS   kill times as fractions of T (default: "0.02 0.1 0.2 0.3 0.15 0.25 0.4 0.5")
+#   CRASH_FRACTIONS   kill times as fractions of T (default: "0.02 0.05 0.1 0.15 0.1 0.2 0.15 0.1",
+#                     summing to a little under 1 so the kills land all along the run)
 #   CRASH_THREADS     --threads for every run (default: 2)
 #   CRASH_SET         extra `--set key=value` arguments, space-separated
 #   CRASH_KEEP        keep the work folder when set (its path is printed)
@@ -25,7 +26,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 config="${CRASH_CONFIG:-$root/scripts/crash_safety.yaml}"
-fractions="${CRASH_FRACTIONS:-0.02 0.1 0.2 0.3 0.15 0.25 0.4 0.5}"
+fractions="${CRASH_FRACTIONS:-0.02 0.05 0.1 0.15 0.1 0.2 0.15 0.1}"
 threads="${CRASH_THREADS:-2}"
 bin="${TOKENMDP_BIN:-}"
 if [[ -z "$bin" ]]; then

@@ -18,7 +18,7 @@ final class CrashSafetyTests: XCTestCase {
         var env = ProcessInfo.processInfo.environment
         env["TOKENMDP_BIN"] = bin.path
         env["CRASH_SET"] = "seeds=[0,1,2,3] mdp.prompts=8 mdp.test_prompts=2 sweep.prior.sigma=[0.5,2]"
-        env["CRASH_FRACTIONS"] = "0.03 0.15 0.3 0.2 0.4 0.5"
+        env["CRASH_FRACTIONS"] = "0.03 0.1 0.2 0.15 0.2 0.15"
         env.removeValue(forKey: "CRASH_KEEP")
         p.environment = env
         let out = Pipe()
