@@ -318,6 +318,29 @@ final class RobustnessCLITests: XCTestCase {
         try expectFailure(["run", cfg, "--out", out], mentions: ["demos.jsonl:2: tokens[1]", "out of range"])
     }
 
+    // MARK: Numerical edge cases that must succeed without NaN
+
+    func testSolveAtBetaZeroAndTinyBetaWritesTheSameHardMaxValuesAndNoNaN() throws {
+        let mdp = tmp.appendingPathComponent("m.json").path
+        XCTAssertEqual(try tokenmdp(["generate", smoke, "--out", mdp]).code, 0)
+        var values: [String] = []
+        for (beta, dir) in [("0", "hard"), ("1e-300", "tiny"), ("1e300", "huge")] {
+            let r = try tokenmdp(["solve", "--mdp", mdp, "--beta", beta, "--out", tmp.appendingPathComponent(dir).path])
+            XCTAssertEqual(r.code, 0, r.stderr)
+            XCTAssertFalse(r.stdout.contains("nan") || r.stdout.contains("inf"), r.stdout)
+            let q = readText(tmp.appendingPathComponent("\(dir)/q.csv"))
+            XCTAssertFalse(q.contains("nan"), "β = \(beta)")
+            // −∞ only as log_pi (non-maximisers at β = 0, or underflow at tiny β), never as a value.
+            for line in q.split(separator: "\n").dropFirst() { XCTAssertNotEqual(line.split(separator: ",")[3], "-inf") }
+            values.append(readText(tmp.appendingPathComponent("\(dir)/values.csv")))
+        }
+        // β = 1e-300 gives the hard-max values (up to β·log(#ties) ≈ 1e-300).
+        let hard = CSV.parse(values[0]).dropFirst().map { Double($0[2])! }, tiny = CSV.parse(values[1]).dropFirst().map { Double($0[2])! }
+        XCTAssertEqual(hard.count, tiny.count)
+        for (h, t) in zip(hard, tiny) { XCTAssertEqual(h, t, accuracy: 1e-290) }
+        XCTAssertNotEqual(values[0], values[2])
+    }
+
     // MARK: Numerical guards at run time (exit 2, the keys to change)
 
     func testTinyBetaWithTheNoisyOraclePrior() throws {
