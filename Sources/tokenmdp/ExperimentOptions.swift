@@ -21,7 +21,7 @@ struct ConfigOptions: ParsableArguments {
             throw ValidationError("config file not found: \(config)")
         }
         for o in overrides where !o.contains("=") {
-            throw ValidationError("--set expects key=value, got '\(o)'")
+            throw ValidationError("--set expects key=value, got '\(escapingControlCharacters(o))'")
         }
     }
 }
@@ -31,9 +31,32 @@ struct ThreadOptions: ParsableArguments {
     @Option(help: "Jobs run concurrently (default: all cores). The output bytes do not depend on it.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    /// Most worker threads accepted (more would only add scheduling overhead).
+    static let maxThreads = 1024
+
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
+        if let problem = Self.problem(threads) { throw ValidationError(problem) }
     }
+
+    static func problem(_ threads: Int) -> String? {
+        (1...maxThreads).contains(threads) ? nil : "--threads must be in 1...\(maxThreads), got \(threads)"
+    }
+}
+
+/// `--max-memory SIZE`, default 80% of the machine's memory.
+struct MemoryOptions: ParsableArguments {
+    @Option(name: .customLong("max-memory"),
+            help: ArgumentHelp("Refuse to run when the estimated peak memory exceeds this (bytes, or with a unit: 512M, 8G; default: 80% of physical memory or of the container's limit).",
+                               valueName: "size"))
+    var maxMemory: String?
+
+    /// The limit in bytes.
+    func limit() throws -> Double {
+        guard let m = maxMemory else { return MemorySize.defaultLimit }
+        do { return try MemorySize.parse(m) } catch { throw ValidationError(describe(error)) }
+    }
+
+    func validate() throws { _ = try limit() }
 }
 
 /// Whether stderr is a terminal (the progress bar is drawn only then).

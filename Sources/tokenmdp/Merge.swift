@@ -29,6 +29,7 @@ struct Merge: ParsableCommand {
                 throw ValidationError("not a folder: \(d)")
             }
         }
+        try checkOutputFolder(out, option: "--out")
     }
 
     func run() throws {

@@ -18,16 +18,27 @@ struct Solve: ParsableCommand {
     @Option(help: "Output folder for values.csv and q.csv (created; refused if the files exist unless --overwrite).") var out: String?
     @Flag(help: "Replace existing values.csv / q.csv in --out.") var overwrite = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var memory: MemoryOptions
 
     func validate() throws {
-        guard beta.isFinite, beta >= 0 else { throw ValidationError("--beta must be a finite number ≥ 0, got \(beta)") }
-        guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
+        if let problem = TokenMDP.betaProblem(beta) { throw ValidationError("--beta \(problem)") }
+        if let problem = ThreadOptions.problem(threads) { throw ValidationError(problem) }
+        if let out { try checkOutputFolder(out, option: "--out") }
     }
 
     func run() throws {
         try runReportingErrors {
+            let limit = try memory.limit()
+            let size = (try? FileManager.default.attributesOfItem(atPath: mdp)[.size] as? Int) ?? 0
+            try MemorySize.check(MemorySize.loadBytes(fileBytes: Double(size)), limit: limit, what: "loading \(mdp)")
             let model = try TokenMDP.load(contentsOf: URL(fileURLWithPath: mdp))
+            try MemorySize.check(MemorySize.solveBytes(model.shape, writeCSV: out != nil), limit: limit,
+                                 what: "solving \(mdp)" + (out != nil ? " and writing q.csv" : ""))
             let solution = try SoftValueIteration.solve(model, beta: beta, threads: threads)
+            // β and the rewards are range-checked, so this cannot fail; never write a NaN if it did.
+            if let i = solution.values.firstIndex(where: { !$0.isFinite }) {
+                throw ExperimentError.incomplete("internal error: V*[\(i / model.numLatent)][\(i % model.numLatent)] = \(formatNumber(solution.values[i])); nothing written")
+            }
             if let out {
                 let dir = URL(fileURLWithPath: out)
                 let files = ["values.csv", "q.csv"].map { dir.appendingPathComponent($0) }

@@ -152,8 +152,8 @@ final class ConfigTests: XCTestCase {
     }
 
     func testGeneratorParameterErrorsNameTheMDPKey() throws {
-        let p = try plan("name: m\nmdp:\n  correct_per_step: 9\n  beta: 1\n")
-        assertConfigError(key: "mdp.correct_per_step") { _ = try p.checkMDPs() }
+        // Checked while planning (from the parameters, nothing allocated), with the line.
+        assertConfigError(key: "mdp.correct_per_step", line: 3) { _ = try plan("name: m\nmdp:\n  correct_per_step: 9\n  beta: 1\n") }
     }
 
     // MARK: Paths

@@ -5,10 +5,28 @@ public enum TokenMDPVersion {
     public static let string = "0.1.0"
 }
 
-/// One-line description of any error for the command line.
+/// One-line description of any error for the command line. Control
+/// characters a message may quote from the input (a newline inside a YAML
+/// string, a NUL byte) are escaped, so an error is always exactly one line.
 public func describe(_ error: Error) -> String {
-    if let d = error as? DecodingError { return describeDecodingError(d) }
-    return String(describing: error)
+    if let d = error as? DecodingError { return escapingControlCharacters(describeDecodingError(d)) }
+    return escapingControlCharacters(String(describing: error))
+}
+
+/// `text` with CR, LF and other control characters escaped (`\n`, `\u{0}`).
+public func escapingControlCharacters(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
+    var out = ""
+    for u in text.unicodeScalars {
+        switch u {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if u.properties.generalCategory == .control { out += "\\u{\(String(u.value, radix: 16))}" } else { out.unicodeScalars.append(u) }
+        }
+    }
+    return out
 }
 
 /// Whether an error is about bad input (exit 2) rather than a runtime failure (exit 1).
@@ -33,7 +51,7 @@ public struct ConfigError: Error, CustomStringConvertible {
         var loc = ""
         if let file { loc += file }
         if let line { loc += (loc.isEmpty ? "line \(line)" : ":\(line)") }
-        return (loc.isEmpty ? "" : loc + ": ") + (key.isEmpty ? "" : "\(key): ") + message
+        return escapingControlCharacters((loc.isEmpty ? "" : loc + ": ") + (key.isEmpty ? "" : "\(key): ") + message)
     }
 }
 

@@ -66,8 +66,8 @@ extension DemonstrationSet {
     /// Reads and validates a JSONL file (see `parseJSONL`).
     public static func load(contentsOf url: URL, mdp: TokenMDP) throws -> DemonstrationSet {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw TokenMDPError.invalid(field: url.path, message: "cannot read the demonstrations file: \(error.localizedDescription)")
+        do { data = try InputFile.read(url) } catch {
+            throw TokenMDPError.invalid(field: url.path, message: "cannot read the demonstrations file: \(error)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw TokenMDPError.invalid(field: url.path, message: "the demonstrations file is not valid UTF-8")

@@ -141,22 +141,42 @@ public struct RunDirectory: Sendable {
         try AtomicFile.write(rows, to: rowsPart(job))
     }
 
-    /// The concatenation of the bodies of every job's part, in job order.
-    func concatenate(_ part: (Int) -> URL, header: [String]) throws -> String {
-        var out = CSV.line(header)
-        let headerLine = CSV.line(header)
-        for j in 0..<jobCount {
-            let url = part(j)
-            let text: String
-            do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-                throw ExperimentError.incomplete("cannot read \(url.path) (\(error.localizedDescription))")
+    /// Writes `header` and then the body of every job's part, in job order,
+    /// into `dest` (atomically, streaming: one part in memory at a time).
+    func concatenate(_ part: (Int) -> URL, header: [String], into dest: URL) throws {
+        let headerLine = Data(CSV.line(header).utf8)
+        try AtomicFile.write(to: dest) { out in
+            try out.write(headerLine)
+            for j in 0..<jobCount {
+                let url = part(j)
+                let data: Data
+                do { data = try Data(contentsOf: url) } catch {
+                    throw ExperimentError.incomplete("cannot read \(url.path) (\(error.localizedDescription))")
+                }
+                guard data.starts(with: headerLine) else {
+                    throw ExperimentError.incomplete("\(url.path) does not start with the expected header")
+                }
+                try out.write(data.dropFirst(headerLine.count))
             }
-            guard text.hasPrefix(headerLine) else {
-                throw ExperimentError.incomplete("\(url.path) does not start with the expected header")
-            }
-            out += text.dropFirst(headerLine.count)
         }
-        return out
+    }
+
+    /// Removes the temporary files (`.NAME.tmp-PID`, see `AtomicFile`) in
+    /// the folder and in `.parts/` whose writing process is no longer
+    /// running: what a killed run leaves behind. Files of a live process
+    /// (another run writing here now) are left alone.
+    public func removeStaleTemporaryFiles() throws {
+        let fm = FileManager.default
+        for folder in [url, parts] {
+            guard let names = try? fm.contentsOfDirectory(atPath: folder.path) else { continue }
+            for name in names {
+                guard let pid = AtomicFile.writerPID(ofTemporaryFile: name), !AtomicFile.isRunning(pid) else { continue }
+                let f = folder.appendingPathComponent(name)
+                do { try fm.removeItem(at: f) } catch {
+                    throw OutputError.cannotWrite(f.path, "cannot remove a stale temporary file (\(error.localizedDescription))")
+                }
+            }
+        }
     }
 
     /// Removes the files a run owns (for `--overwrite`).

@@ -25,6 +25,7 @@ public struct ConfigDocument {
     public init(yaml: String, file: String? = nil, baseDirectory: URL) throws {
         self.file = file
         self.baseDirectory = baseDirectory
+        try YAMLLimits.check(yaml, file: file)
         let parsed: Node?
         do { parsed = try Yams.compose(yaml: yaml) } catch let e as YamlError {
             switch e {
@@ -32,12 +33,12 @@ public struct ConfigDocument {
                 throw ConfigError(key: duplicates.sorted().first ?? "", "duplicate key in the mapping that starts at line \(context.mark.line)",
                                   file: file, line: context.mark.line)
             case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
-                throw ConfigError(key: "", "not valid YAML: \(problem)", file: file, line: mark.line)
+                throw ConfigError(key: "", "not valid YAML: \(ConfigNode.oneLine(problem))", file: file, line: mark.line)
             default:
-                throw ConfigError(key: "", "not valid YAML: \(String(describing: e).replacingOccurrences(of: "\n", with: " "))", file: file)
+                throw ConfigError(key: "", "not valid YAML: \(ConfigNode.yamlProblem(e))", file: file)
             }
         } catch {
-            throw ConfigError(key: "", "not valid YAML: \(String(describing: error).replacingOccurrences(of: "\n", with: " "))", file: file)
+            throw ConfigError(key: "", "not valid YAML: \(ConfigNode.yamlProblem(error))", file: file)
         }
         guard let root = parsed, case .mapping = root else {
             throw ConfigError(key: "", "the config must be a YAML mapping (name:, seeds:, mdp:, …)", file: file, line: parsed?.mark?.line)
@@ -51,9 +52,12 @@ public struct ConfigDocument {
 
     /// Reads a config file; relative paths in it resolve against its folder.
     public static func load(contentsOf url: URL) throws -> ConfigDocument {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw ConfigError(key: "", "cannot read the config file \(url.path) (\(error.localizedDescription))")
+        let data: Data
+        do { data = try InputFile.read(url, maxBytes: YAMLLimits.maxBytes) } catch {
+            throw ConfigError(key: "", "cannot read the config file \(url.path): \(error)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(key: "", "the config file is not valid UTF-8 text", file: url.lastPathComponent)
         }
         return try ConfigDocument(yaml: text, file: url.lastPathComponent,
                                   baseDirectory: url.deletingLastPathComponent().standardizedFileURL)
@@ -182,6 +186,13 @@ public struct ConfigDocument {
         return m
     }
 
+    /// The size of the `mdp:` block's generated MDP (nil for an `mdp.file`),
+    /// from its parameters alone; parameter errors name the key and line.
+    public func generatorShape() throws -> MDPShape? {
+        guard case let .generator(g) = try decodeMDP().source else { return nil }
+        return try mapErrors(tree: root) { try g.shape() }
+    }
+
     /// The MDP `generate` writes: the `mdp:` block built for run seed
     /// `seed` (default: the first of `seeds`, or 0), exactly as `run` builds
     /// it for that seed. Returns the MDP and the run seed used.
@@ -211,6 +222,9 @@ public struct ConfigDocument {
         } catch let TokenMDPError.invalid(field, message) where field.hasPrefix("mdp") {
             let line = (try? ConfigPath(parsing: field)).flatMap { ConfigNode.line(tree, $0) }
             throw ConfigError(key: field, message, file: file, line: line)
+        } catch let TokenMDPError.tooLarge(message) where message.hasPrefix("mdp: ") {
+            throw ConfigError(key: "mdp", String(message.dropFirst("mdp: ".count)), file: file,
+                              line: ConfigNode.line(tree, ConfigPath(components: ["mdp"])))
         }
     }
 

@@ -22,6 +22,9 @@ public struct ConfigPath: Hashable, Sendable, CustomStringConvertible {
 
     public init(components: [String]) { self.components = components }
 
+    /// The most components a dotted key may have.
+    public static let maxComponents = 16
+
     /// Parses `a.b.c`, `a[1].b` or `a.1.b`. Empty components are an error.
     public init(parsing text: String) throws {
         var comps: [String] = []
@@ -40,6 +43,11 @@ public struct ConfigPath: Hashable, Sendable, CustomStringConvertible {
             comps.append(contentsOf: brackets)
         }
         guard !comps.isEmpty else { throw ConfigError(key: text, "not a valid dotted key") }
+        // Every real key has ≤ 5 components; a bound keeps the recursive
+        // tree walks shallow whatever `--set` is given.
+        guard comps.count <= Self.maxComponents else {
+            throw ConfigError(key: String(text.prefix(60)), "not a valid dotted key (more than \(Self.maxComponents) components)")
+        }
         self.components = comps
     }
 
@@ -109,7 +117,7 @@ enum ConfigNode {
     /// ancestor).
     static func line(_ root: Node, _ path: ConfigPath) -> Int? {
         var node = root
-        var best = root.mark?.line
+        var best: Int? = nil  // a key absent from the file (set by --set) has no line
         for comp in path.components {
             switch node {
             case let .mapping(m):
@@ -261,11 +269,28 @@ enum ConfigNode {
     /// Parses a `--set` value (a YAML scalar or flow collection).
     static func parseValue(_ text: String, key: String) throws -> Node {
         if text.trimmingCharacters(in: .whitespaces).isEmpty { return Node("", Tag(.null)) }
+        try YAMLLimits.check(text, key: key)
         do {
             guard let n = try Yams.compose(yaml: text) else { return Node("", Tag(.null)) }
             return strippingMarks(n)  // its lines would point into the --set text
         } catch {
-            throw ConfigError(key: key, "cannot parse the value '\(text)' as YAML (\(error))")
+            let shown = text.count > 60 ? String(text.prefix(57)) + "…" : text
+            throw ConfigError(key: key, "cannot parse the value '\(oneLine(shown))' as YAML (\(yamlProblem(error)))")
         }
     }
+
+    /// A YAML error as one line: the problem and its column (for `--set`
+    /// values, which are one line) — never Yams's multi-line snippet.
+    static func yamlProblem(_ error: Error) -> String {
+        switch error {
+        case let YamlError.scanner(_, problem, mark, _), let YamlError.parser(_, problem, mark, _),
+             let YamlError.composer(_, problem, mark, _):
+            return "\(problem) at column \(mark.column)"
+        case let YamlError.reader(problem, _, _, _): return problem
+        case let YamlError.duplicatedKeysInMapping(duplicates, _): return "duplicate key \(duplicates.sorted().first ?? "")"
+        default: return oneLine(String(describing: error))
+        }
+    }
+
+    static func oneLine(_ s: String) -> String { escapingControlCharacters(s) }
 }

@@ -9,7 +9,7 @@ import Foundation
 /// Every default below is filled in and written out to `config.resolved.yaml`.
 ///
 ///     name: STRING                      # required; letters, digits, '.', '_', '-'
-///     seeds: [0]                        # list of integers ≥ 0, distinct; one job per cell × seed
+///     seeds: [0]                        # list of integers ≥ 0, distinct, at most 10 000; one job per cell × seed
 ///     mdp:                              # the environment (SPEC §2.1, §2.2)
 ///       kind: reasoning-chain           # reasoning-chain | arithmetic-chain | random-automaton | tree
 ///       # generator keys of that kind (defaults = the generator's parameter struct):
@@ -213,7 +213,7 @@ public struct DecoderSetting: Sendable, Equatable, Hashable {
 
 extension ExperimentConfig {
     /// Upper bounds that catch typos before they become hour-long runs.
-    public static let maxSeeds = 100_000
+    public static let maxSeeds = 10_000
     public static let maxDemosPerPrompt = 10_000_000
     public static let maxWidth = 1 << 20
 
@@ -234,7 +234,7 @@ extension ExperimentConfig {
             throw bad("seeds[\(i)]", "seed \(s) appears twice")
         }
         guard let beta = mdp.beta else { throw bad("mdp.beta", "missing required key (β > 0, reward units per nat)") }
-        guard beta.isFinite && beta > 0 else { throw bad("mdp.beta", "must be a finite number > 0, got \(formatNumber(beta))") }
+        if let problem = TokenMDP.betaProblem(beta, allowZero: false) { throw bad("mdp.beta", problem) }
 
         if expert.demosFile == nil {
             guard expert.demosPerPrompt >= 0 && expert.demosPerPrompt <= Self.maxDemosPerPrompt else {
@@ -244,7 +244,7 @@ extension ExperimentConfig {
                 throw bad("expert.epsilon", "must be in [0, 1], got \(formatNumber(expert.epsilon))")
             }
         }
-        if let b = expert.beta, !(b.isFinite && b > 0) { throw bad("expert.beta", "must be a finite number > 0, got \(formatNumber(b))") }
+        if let b = expert.beta, let problem = TokenMDP.betaProblem(b, allowZero: false) { throw bad("expert.beta", problem) }
         guard expert.expertGapSamples >= 1 && expert.expertGapSamples <= 1_000_000 else {
             throw bad("expert.expert_gap_samples", "must be in 1...1000000, got \(expert.expertGapSamples)")
         }
@@ -272,6 +272,17 @@ extension ExperimentConfig {
                 throw bad(field.hasPrefix(prefix) ? k + "." + field.dropFirst(prefix.count) : k, message)
             }
         }
+
+        func checkPath(_ key: String, _ p: String?) throws {
+            guard let p else { return }
+            guard !p.trimmingCharacters(in: .whitespaces).isEmpty else { throw bad(key, "must be a non-empty path") }
+            guard !p.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw bad(key, "must not contain control characters (a newline, a NUL byte)")
+            }
+        }
+        try checkPath("output", output)
+        try checkPath("expert.demos_file", expert.demosFile)
+        if case let .file(p) = mdp.source { try checkPath("mdp.file", p) }
 
         guard !decoders.isEmpty else { throw bad("decoders", "needs at least one decoder") }
         var settings = Set<DecoderSetting>()

@@ -38,6 +38,9 @@ public struct RunOptions {
     public var overwrite = false
     /// Called after every finished job with (finished, to do), serialised.
     public var progress: ((Int, Int) -> Void)? = nil
+    /// Refuse to start when the plan's estimated peak memory exceeds this
+    /// many bytes (`--max-memory`); nil = no check.
+    public var maxMemoryBytes: Double? = nil
 
     public init(outputDirectory: URL, shard: Shard = .all, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                 overwrite: Bool = false, progress: ((Int, Int) -> Void)? = nil) {
@@ -114,12 +117,21 @@ public final class ExperimentRunner: @unchecked Sendable {
 
     /// Runs this shard's unfinished jobs, then writes the final CSVs when the
     /// folder holds every job.
+    ///
+    /// Each job, on its worker thread, evaluates, renders its part files,
+    /// writes them and parses its own summary contribution (`Summary.Part`);
+    /// after the last job only the merge of those parts and the streaming
+    /// concatenation of the part files remain, so a sweep scales with the
+    /// threads. The bytes written do not depend on `threads`.
     public func run(_ options: RunOptions) throws -> RunReport {
         guard options.threads >= 1 else { throw ConfigError(key: "--threads", "must be ≥ 1, got \(options.threads)") }
         let dir = directory(options.outputDirectory)
-        try prepare(dir, overwrite: options.overwrite)
         let rowsHeader = self.rowsHeader, stepsHeader = self.stepsHeader
         let mine = (0..<plan.jobCount).filter(options.shard.contains)
+        if let limit = options.maxMemoryBytes {
+            try plan.estimate().check(limit: limit, threads: min(options.threads, max(1, mine.count)))
+        }
+        try prepare(dir, overwrite: options.overwrite)
         let reused = mine.filter { dir.isDone($0, rowsHeader: rowsHeader, stepsHeader: stepsHeader) }
         let reusedSet = Set(reused)
         let todo = mine.filter { !reusedSet.contains($0) }
@@ -129,10 +141,12 @@ public final class ExperimentRunner: @unchecked Sendable {
             var next = 0
             var finished = 0
             var error: Error?
+            var parts: [Int: Summary.Part] = [:]
         }
         let state = State()
         let workers = max(1, min(options.threads, todo.count))
         let progress = options.progress
+        let sweepKeys = self.sweepKeys
         let work = { (_: Int) in
             while true {
                 state.lock.lock()
@@ -140,11 +154,13 @@ public final class ExperimentRunner: @unchecked Sendable {
                 let j = todo[state.next]
                 state.next += 1
                 state.lock.unlock()
+                let part: Summary.Part
                 do {
                     let job = self.plan.job(j)
                     let result = try self.evaluate(job: job)
-                    let (rows, steps) = self.render(result, job: job, rowsHeader: rowsHeader, stepsHeader: stepsHeader)
+                    let (rows, steps) = try self.render(result, job: job, rowsHeader: rowsHeader, stepsHeader: stepsHeader)
                     try dir.writeJob(j, rows: rows, steps: steps)
+                    part = try Summary.Part(rowsCSV: rows, sweepKeys: sweepKeys)
                 } catch {
                     state.lock.lock()
                     if state.error == nil { state.error = self.attribute(error, job: self.plan.job(j)) }
@@ -152,6 +168,7 @@ public final class ExperimentRunner: @unchecked Sendable {
                     return
                 }
                 state.lock.lock()
+                state.parts[j] = part
                 state.finished += 1
                 progress?(state.finished, todo.count)
                 state.lock.unlock()
@@ -162,38 +179,83 @@ public final class ExperimentRunner: @unchecked Sendable {
 
         let missing = (0..<plan.jobCount).filter { !dir.isDone($0, rowsHeader: rowsHeader, stepsHeader: stepsHeader) }
         var summary: [Summary.Line] = []
-        if missing.isEmpty { summary = try finalize(dir) }
+        if missing.isEmpty { summary = try finalize(dir, knownParts: state.parts, threads: options.threads) }
         return RunReport(directory: dir.url, jobCount: plan.jobCount, computed: todo, reused: reused,
                          missing: missing, summary: summary)
     }
 
-    /// Makes `dir` ready: creates it and writes `config.resolved.yaml`, or
-    /// checks that the one there is identical (resume); a different one is
-    /// refused unless `overwrite` (which deletes only the run's own files).
+    /// Makes `dir` ready (SPEC §3: results are never replaced silently):
+    ///
+    /// * no run files there: creates it and writes `config.resolved.yaml`;
+    /// * a `config.resolved.yaml` byte-identical to this plan's: resume;
+    /// * a different or unreadable one, or run files (`rows.csv`,
+    ///   `summary.csv`, `steps.csv`, `.parts/`) without one: refused unless
+    ///   `overwrite`, which deletes only the run's own files.
+    ///
+    /// Then removes the temporary files (`.NAME.tmp-PID`) that a killed run
+    /// left behind (those of processes that are no longer running).
     func prepare(_ dir: RunDirectory, overwrite: Bool) throws {
         let fm = FileManager.default
         let resolved = resolvedYAML
-        if let old = try? String(contentsOf: dir.resolvedConfig, encoding: .utf8) {
-            if old == resolved { return }
+        if fm.fileExists(atPath: dir.resolvedConfig.path) {
+            let old = try? String(contentsOf: dir.resolvedConfig, encoding: .utf8)
+            if old == resolved {
+                try dir.removeStaleTemporaryFiles()
+                return
+            }
             guard overwrite else {
-                throw ConfigError(key: "", "\(dir.url.path) holds a run of a different configuration (its config.resolved.yaml differs); pass --overwrite to replace it or choose another --out")
+                let why = old.map { "its config.resolved.yaml differs from this run's" + Self.firstDifference($0, resolved) }
+                    ?? "its config.resolved.yaml is unreadable"
+                throw ConfigError(key: "", "\(dir.url.path) holds a run of a different configuration (\(why)); pass --overwrite to replace it or choose another --out")
             }
             try dir.removeOwnedFiles()
-        } else if fm.fileExists(atPath: dir.parts.path) || fm.fileExists(atPath: dir.rows.path) {
-            guard overwrite else { throw OutputError.exists(dir.url.path + " (a run folder without config.resolved.yaml)") }
+        } else if let found = ([dir.parts, dir.rows, dir.summary, dir.steps]).first(where: { fm.fileExists(atPath: $0.path) }) {
+            guard overwrite else {
+                throw OutputError.exists(dir.url.path + " (it holds \(found.lastPathComponent) but no config.resolved.yaml)")
+            }
             try dir.removeOwnedFiles()
         }
+        try dir.removeStaleTemporaryFiles()
         try AtomicFile.write(resolved, to: dir.resolvedConfig)
     }
 
+    /// ` at line N ("old" vs "new")` for the first line where two texts differ.
+    static func firstDifference(_ a: String, _ b: String) -> String {
+        let la = a.split(separator: "\n", omittingEmptySubsequences: false)
+        let lb = b.split(separator: "\n", omittingEmptySubsequences: false)
+        for i in 0..<max(la.count, lb.count) {
+            let x = i < la.count ? String(la[i]) : "", y = i < lb.count ? String(lb[i]) : ""
+            if x != y {
+                func short(_ s: String) -> String { s.count > 50 ? String(s.prefix(47)) + "…" : s }
+                return " at line \(i + 1): '\(short(x.trimmingCharacters(in: .whitespaces)))' there, '\(short(y.trimmingCharacters(in: .whitespaces)))' now"
+            }
+        }
+        return ""
+    }
+
     /// A job's part texts (header + records), swept values inserted.
-    func render(_ r: JobResult, job: Job, rowsHeader: [String], stepsHeader: [String]?) -> (String, String?) {
+    /// - Throws: `ExperimentError.job` if a field is NaN (the metrics never
+    ///   produce one; this keeps a bug from reaching a CSV as `nan`).
+    func render(_ r: JobResult, job: Job, rowsHeader: [String], stepsHeader: [String]?) throws -> (String, String?) {
         let values = plan.cells[job.cell].assignments.map { CSV.escape($0.value) }
+        func check(_ fields: [String], _ header: [String]) throws {
+            if let i = fields.firstIndex(of: "nan") {
+                let name = i < header.count ? header[i] : "field \(i)"
+                throw ExperimentError.job(index: job.index, cell: job.cell, seed: job.seed,
+                                          message: "internal error: a NaN reached column \(name); refusing to write it")
+            }
+        }
         var rows = rowsHeader.joined(separator: ",") + "\n"
-        for f in r.rows { rows += insertSweepColumns(f, values).joined(separator: ",") + "\n" }
+        for f in r.rows {
+            try check(f, JobRows.rowsHeader)
+            rows += insertSweepColumns(f, values).joined(separator: ",") + "\n"
+        }
         guard let sh = stepsHeader else { return (rows, nil) }
         var steps = sh.joined(separator: ",") + "\n"
-        for f in r.steps { steps += insertSweepColumns(f, values).joined(separator: ",") + "\n" }
+        for f in r.steps {
+            try check(f, JobRows.stepsHeader)
+            steps += insertSweepColumns(f, values).joined(separator: ",") + "\n"
+        }
         return (rows, steps)
     }
 
@@ -204,25 +266,64 @@ public final class ExperimentRunner: @unchecked Sendable {
         case let TokenMDPError.invalid(field, message): return TokenMDPError.invalid(field: field, message: "\(message) [\(at)]")
         case let TokenMDPError.tooLarge(message): return TokenMDPError.tooLarge(message: "\(message) [\(at)]")
         case var e as ConfigError: e.message += " [\(at)]"; return e
-        case is OutputError: return error
+        case is OutputError, is ExperimentError: return error
         default: return ExperimentError.job(index: job.index, cell: job.cell, seed: job.seed, message: describe(error))
         }
     }
 
     /// Writes `rows.csv`, `steps.csv` (when enabled) and `summary.csv` from
-    /// the parts, in job order. Returns the summary.
+    /// the parts, in job order. `knownParts` are summary parts already
+    /// computed (by the jobs of this run); the others are parsed from the
+    /// part files on `threads` threads. The part files are streamed into the
+    /// final files, never held in memory together. Returns the summary.
     @discardableResult
-    func finalize(_ dir: RunDirectory) throws -> [Summary.Line] {
-        let rows = try dir.concatenate(dir.rowsPart, header: rowsHeader)
-        try AtomicFile.write(rows, to: dir.rows)
-        if let sh = stepsHeader {
-            try AtomicFile.write(try dir.concatenate(dir.stepsPart, header: sh), to: dir.steps)
-        }
-        let lines = try Summary.lines(rowsCSV: rows, sweepKeys: sweepKeys)
+    func finalize(_ dir: RunDirectory, knownParts: [Int: Summary.Part] = [:],
+                  threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> [Summary.Line] {
+        let rh = rowsHeader
+        try dir.concatenate(dir.rowsPart, header: rh, into: dir.rows)
+        if let sh = stepsHeader { try dir.concatenate(dir.stepsPart, header: sh, into: dir.steps) }
+        let parts = try summaryParts(dir, known: knownParts, threads: threads)
+        let lines = try Summary.lines(parts: parts, sweepKeys: sweepKeys)
         var s = CSV.line(Summary.header(sweepKeys: sweepKeys))
         for l in lines { s += CSV.line(l.fields) }
         try AtomicFile.write(s, to: dir.summary)
         return lines
+    }
+
+    /// Every job's summary part, in job order: `known` ones as given, the
+    /// rest parsed from their part files concurrently.
+    func summaryParts(_ dir: RunDirectory, known: [Int: Summary.Part], threads: Int) throws -> [Summary.Part] {
+        let jobCount = plan.jobCount, sweepKeys = self.sweepKeys
+        let todo = (0..<jobCount).filter { known[$0] == nil }
+        final class Box: @unchecked Sendable {
+            var parts: [Summary.Part?]
+            var error: Error?
+            let lock = NSLock()
+            init(_ n: Int) { parts = Array(repeating: nil, count: n) }
+        }
+        let box = Box(jobCount)
+        for (j, p) in known { box.parts[j] = p }
+        box.parts.withUnsafeMutableBufferPointer { out in
+            let base = out.baseAddress!
+            parallelRanges(count: todo.count, threads: max(1, threads)) { lo, hi in
+                for i in lo..<hi {
+                    let j = todo[i]
+                    do {
+                        let url = dir.rowsPart(j)
+                        let text: String
+                        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+                            throw ExperimentError.incomplete("cannot read \(url.path) (\(error.localizedDescription))")
+                        }
+                        (base + j).pointee = try Summary.Part(rowsCSV: text, sweepKeys: sweepKeys)
+                    } catch {
+                        box.lock.lock(); if box.error == nil { box.error = error }; box.lock.unlock()
+                        return
+                    }
+                }
+            }
+        }
+        if let e = box.error { throw e }
+        return box.parts.map { $0 ?? Summary.Part() }
     }
 
     // MARK: Merging shards

@@ -45,7 +45,9 @@ struct JobContext {
         var pr = SplitMix64(seed: seed, stream: "prior")
         switch c.prior.kind {
         case .uniform: prior = .uniform(vocabSize: mdp.vocabSize)
-        case .noisyOracle: prior = try .noisyOracle(solution: soft, sigma: c.prior.sigma, scale: c.prior.scale, seed: pr.next())
+        case .noisyOracle:
+            try Self.checkPriorRange(config: c, mdp: mdp, soft: soft)
+            prior = try .noisyOracle(solution: soft, sigma: c.prior.sigma, scale: c.prior.scale, seed: pr.next())
         }
     }
 
@@ -123,6 +125,8 @@ extension ExperimentRunner {
     /// linear, offline or inverse soft-Q) on one thread (jobs are the unit of
     /// parallelism).
     func fitLearner(_ l: LearnerSpec, _ ctx: JobContext) throws -> any LogitModel {
-        try l.fit(mdp: ctx.mdp, trie: ctx.trie, prior: ctx.prior, solution: ctx.soft, threads: 1)
+        let model = try l.fit(mdp: ctx.mdp, trie: ctx.trie, prior: ctx.prior, solution: ctx.soft, threads: 1)
+        try JobContext.checkTrained(model, spec: l, ctx)
+        return model
     }
 }

@@ -39,12 +39,18 @@ public struct Job: Sendable, Equatable {
 public struct ExperimentPlan: Sendable {
     public var base: ExperimentConfig
     public var cells: [SweepCell]
+    /// The size of each cell's MDP (from the generator's parameters, or the
+    /// file), checked while planning: a bad generator parameter is reported
+    /// here with its key and line, before anything large is allocated.
+    public var shapes: [MDPShape]
     /// The swept keys (the extra CSV columns), in axis order.
     public var sweepKeys: [String] { base.sweep.map(\.key) }
     public var seeds: [UInt64] { base.seeds }
     public var jobCount: Int { cells.count * seeds.count }
     /// An upper bound on the grid, against typos (`[0, 1, …]` × 10 axes).
     public static let maxCells = 1_000_000
+    /// An upper bound on cells × seeds (each job writes a part file).
+    public static let maxJobs = 1_000_000
 
     public func job(_ index: Int) -> Job {
         Job(index: index, cell: index / seeds.count, seed: seeds[index % seeds.count])
@@ -64,7 +70,14 @@ public struct ExperimentPlan: Sendable {
             }
             total = t
         }
+        let (jobs, o) = total.multipliedReportingOverflow(by: base.seeds.count)
+        guard !o, jobs <= Self.maxJobs else {
+            throw ConfigError(key: axes.isEmpty ? "seeds" : "sweep", "\(total) cell(s) × \(base.seeds.count) seed(s) is more than \(Self.maxJobs) jobs",
+                              file: doc.file, line: ConfigNode.keyLine(doc.root, key: axes.isEmpty ? "seeds" : "sweep"))
+        }
         let baseTree = doc.rootWithoutSweep
+        var shapes: [MDPShape] = []
+        var fileShapes: [String: MDPShape] = [:]
         var cells: [SweepCell] = []
         cells.reserveCapacity(total)
         for ci in 0..<total {
@@ -94,6 +107,9 @@ public struct ExperimentPlan: Sendable {
                 c.sweep = base.sweep
                 let cc = c
                 try doc.mapErrors(tree: tree) { try cc.validate() }
+                let shape = try doc.mapErrors(tree: tree) { try Self.shape(of: cc.mdp, cache: &fileShapes) }
+                try doc.mapErrors(tree: tree) { try Self.checkIndexRanges(cc, shape) }
+                shapes.append(shape)
             } catch var e as ConfigError where !axes.isEmpty {
                 e.message += " (in sweep cell \(ci): \(assignments.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")))"
                 // An error on a swept value points at the value in the sweep block.
@@ -107,6 +123,42 @@ public struct ExperimentPlan: Sendable {
             cells.append(SweepCell(index: ci, assignments: assignments, config: c))
         }
         self.cells = cells
+        self.shapes = shapes
+    }
+
+    /// Limits that keep the 32-bit indices of the beam search's back-pointers
+    /// (≤ width · H nodes) and of the demonstration trie (≤ P + P_tr · D · H
+    /// nodes) in range, whatever memory the machine has.
+    static func checkIndexRanges(_ c: ExperimentConfig, _ shape: MDPShape) throws {
+        let limit = Double(Int32.max)
+        for (i, d) in c.decoders.enumerated() {
+            guard case let .beam(widths, _) = d else { continue }
+            for (j, w) in widths.enumerated() where Double(w) * Double(shape.horizon) > limit {
+                throw ConfigError(key: "decoders[\(i)].widths[\(j)]", "width \(w) × horizon \(shape.horizon) exceeds \(Int32.max) beam nodes (32-bit indices); use a smaller width")
+            }
+        }
+        if c.expert.demosFile == nil {
+            let nodes = Double(shape.prompts) + Double(shape.trainPrompts) * Double(c.expert.demosPerPrompt) * Double(shape.horizon)
+            guard nodes <= limit else {
+                throw ConfigError(key: "expert.demos_per_prompt", "\(shape.trainPrompts) train prompts × \(c.expert.demosPerPrompt) demonstrations × horizon \(shape.horizon) could exceed \(Int32.max) trie nodes (32-bit indices); use fewer demonstrations")
+            }
+        }
+    }
+
+    /// The shape of an `mdp:` block: the generator's (checks its parameters,
+    /// allocates nothing) or the file's (loaded once per path).
+    static func shape(of m: MDPConfig, cache: inout [String: MDPShape]) throws -> MDPShape {
+        switch m.source {
+        case let .generator(g): return try g.shape()
+        case let .file(path):
+            if let s = cache[path] { return s }
+            let s: MDPShape
+            do { s = try TokenMDP.load(contentsOf: URL(fileURLWithPath: path)).shape } catch let e as TokenMDPError {
+                throw ConfigError(key: "mdp.file", e.description)
+            }
+            cache[path] = s
+            return s
+        }
     }
 
     /// Loads a config file, applies `--set` overrides and expands the sweep.

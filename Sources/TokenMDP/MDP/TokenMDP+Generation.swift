@@ -74,6 +74,30 @@ public struct TreeParams: Sendable, Equatable {
     public init() {}
 }
 
+/// The size of an MDP: what the resource estimates need.
+public struct MDPShape: Sendable, Equatable {
+    public var numLatent: Int
+    public var vocabSize: Int
+    public var horizon: Int
+    public var prompts: Int
+    public var trainPrompts: Int
+    /// The most visible tokens of any prompt.
+    public var promptTokens: Int
+
+    public init(numLatent: Int, vocabSize: Int, horizon: Int, prompts: Int, trainPrompts: Int, promptTokens: Int) {
+        self.numLatent = numLatent; self.vocabSize = vocabSize; self.horizon = horizon
+        self.prompts = prompts; self.trainPrompts = trainPrompts; self.promptTokens = promptTokens
+    }
+}
+
+extension TokenMDP {
+    /// This MDP's size.
+    public var shape: MDPShape {
+        MDPShape(numLatent: numLatent, vocabSize: vocabSize, horizon: horizon, prompts: prompts.count,
+                 trainPrompts: promptIndices(.train).count, promptTokens: prompts.map(\.tokens.count).max() ?? 0)
+    }
+}
+
 /// A generator choice with its parameters.
 public enum MDPGenerator: Sendable, Equatable {
     case reasoningChain(ReasoningChainParams)
@@ -90,6 +114,17 @@ public enum MDPGenerator: Sendable, Equatable {
         }
     }
 
+    /// Checks the parameters and returns the size of the MDP `generate`
+    /// would build, without allocating it (the errors are `generate`'s).
+    public func shape() throws -> MDPShape {
+        switch self {
+        case let .reasoningChain(p): return try Self.check(p)
+        case let .arithmeticChain(p): return try Self.check(p)
+        case let .randomAutomaton(p): return try Self.check(p)
+        case let .tree(p): return try Self.check(p)
+        }
+    }
+
     /// Builds the MDP deterministically from `seed` (stream `"mdp/<kind>"`).
     public func generate(seed: UInt64) throws -> TokenMDP {
         var rng = SplitMix64(seed: seed, stream: "mdp/" + kindName)
@@ -103,27 +138,47 @@ public enum MDPGenerator: Sendable, Equatable {
 
     private static func bad(_ f: String, _ m: String) -> TokenMDPError { .invalid(field: "mdp." + f, message: m) }
 
-    private static func splitPrompts(_ n: Int, test: Int) throws -> [Split] {
-        guard n >= 1 else { throw bad("prompts", "must be ≥ 1, got \(n)") }
+    /// Checks `prompts` and `test_prompts`; returns the number of train prompts.
+    private static func checkPrompts(_ n: Int, test: Int) throws -> Int {
+        guard n >= 1, n <= TokenMDP.maxPrompts else { throw bad("prompts", "must be in 1...\(TokenMDP.maxPrompts), got \(n)") }
         guard test >= 0 && test <= n else { throw bad("test_prompts", "must be in 0...\(n) (prompts), got \(test)") }
-        return (0..<n).map { $0 < n - test ? .train : .test }
+        return n - test
     }
 
-    static func reasoningChain(_ p: ReasoningChainParams, _ rng: inout SplitMix64) throws -> TokenMDP {
-        let splits = try splitPrompts(p.prompts, test: p.testPrompts)
+    /// The split of each prompt: the last `test` prompts are test prompts.
+    private static func splitPrompts(_ n: Int, test: Int) -> [Split] {
+        (0..<n).map { $0 < n - test ? .train : .test }
+    }
+
+    /// The parameter checks of `reasoning-chain` and the size it builds.
+    static func check(_ p: ReasoningChainParams) throws -> MDPShape {
+        let train = try checkPrompts(p.prompts, test: p.testPrompts)
         let V = p.vocab, L = p.chainLength, P = p.prompts
-        let W = p.eos ? V - 1 : V
         guard V >= (p.eos ? 2 : 1), V <= TokenMDP.maxVocab else { throw bad("vocab", "must be in \(p.eos ? 2 : 1)...\(TokenMDP.maxVocab) (EOS takes one token), got \(V)") }
+        let W = p.eos ? V - 1 : V
         guard L >= 1 else { throw bad("chain_length", "must be ≥ 1, got \(L)") }
         guard p.horizon >= L, p.horizon <= TokenMDP.maxHorizon else { throw bad("horizon", "must be in \(L)...\(TokenMDP.maxHorizon) (≥ chain_length), got \(p.horizon)") }
         guard p.trapFraction >= 0 && p.trapFraction <= 1 else { throw bad("trap_fraction", "must be in [0, 1], got \(p.trapFraction)") }
         let traps = Int((p.trapFraction * Double(W)).rounded(.down))
-        guard p.correctPerStep >= 1, p.correctPerStep + traps <= W else {
+        guard p.correctPerStep >= 1, p.correctPerStep <= W - traps else {
             throw bad("correct_per_step", "must be ≥ 1 and leave room for the \(traps) traps among \(W) tokens, got \(p.correctPerStep)")
         }
         guard p.stepCost.isFinite && p.stepCost >= 0 else { throw bad("step_cost", "must be a finite number ≥ 0, got \(p.stepCost)") }
+        guard Double(p.horizon) * p.stepCost + 1 <= TokenMDP.maxReturnMagnitude else {
+            throw bad("step_cost", "horizon × step_cost must stay below \(formatNumber(TokenMDP.maxReturnMagnitude)) so returns cannot overflow, got \(formatNumber(p.stepCost))")
+        }
         let (S, o) = P.multipliedReportingOverflow(by: L + 1)
         guard !o, S + 1 <= TokenMDP.maxEdges / V else { throw bad("prompts", "too many latent states for vocab \(V)") }
+        return MDPShape(numLatent: S + 1, vocabSize: V, horizon: p.horizon, prompts: P, trainPrompts: train, promptTokens: 0)
+    }
+
+    static func reasoningChain(_ p: ReasoningChainParams, _ rng: inout SplitMix64) throws -> TokenMDP {
+        let shape = try check(p)
+        let splits = splitPrompts(p.prompts, test: p.testPrompts)
+        let V = p.vocab, L = p.chainLength, P = p.prompts
+        let W = p.eos ? V - 1 : V
+        let traps = Int((p.trapFraction * Double(W)).rounded(.down))
+        let S = shape.numLatent - 1
         let numLatent = S + 1, errorState = S
         var delta = [Int32](repeating: 0, count: numLatent * V)
         let rewards = [Double](repeating: p.stepCost == 0 ? 0 : -p.stepCost, count: numLatent * V)
@@ -157,13 +212,22 @@ public enum MDPGenerator: Sendable, Equatable {
                             successLatents: success)
     }
 
-    static func arithmeticChain(_ p: ArithmeticChainParams, _ rng: inout SplitMix64) throws -> TokenMDP {
-        let splits = try splitPrompts(p.prompts, test: p.testPrompts)
+    /// The parameter checks of `arithmetic-chain` and the size it builds.
+    static func check(_ p: ArithmeticChainParams) throws -> MDPShape {
+        let train = try checkPrompts(p.prompts, test: p.testPrompts)
         let K = p.base, L = p.chainLength, P = p.prompts
         guard K >= 2, K <= TokenMDP.maxVocab else { throw bad("base", "must be in 2...\(TokenMDP.maxVocab), got \(K)") }
         guard L >= 1, L <= TokenMDP.maxHorizon else { throw bad("chain_length", "must be in 1...\(TokenMDP.maxHorizon), got \(L)") }
         let (S0, o) = P.multipliedReportingOverflow(by: L)
         guard !o, S0 + 2 <= TokenMDP.maxEdges / K else { throw bad("prompts", "too many latent states for base \(K)") }
+        return MDPShape(numLatent: S0 + 2, vocabSize: K, horizon: L, prompts: P, trainPrompts: train, promptTokens: L)
+    }
+
+    static func arithmeticChain(_ p: ArithmeticChainParams, _ rng: inout SplitMix64) throws -> TokenMDP {
+        _ = try check(p)
+        let splits = splitPrompts(p.prompts, test: p.testPrompts)
+        let K = p.base, L = p.chainLength, P = p.prompts
+        let S0 = P * L
         let done = S0, err = S0 + 1, numLatent = S0 + 2
         var delta = [Int32](repeating: Int32(err), count: numLatent * K)
         var terminal = [Double](repeating: 0, count: numLatent)
@@ -186,8 +250,9 @@ public enum MDPGenerator: Sendable, Equatable {
                             prompts: prompts, successLatents: success)
     }
 
-    static func randomAutomaton(_ p: RandomAutomatonParams, _ rng: inout SplitMix64) throws -> TokenMDP {
-        let splits = try splitPrompts(p.prompts, test: p.testPrompts)
+    /// The parameter checks of `random-automaton` and the size it builds.
+    static func check(_ p: RandomAutomatonParams) throws -> MDPShape {
+        let train = try checkPrompts(p.prompts, test: p.testPrompts)
         let S = p.latent, V = p.vocab
         guard S >= 1 else { throw bad("latent", "must be ≥ 1, got \(S)") }
         guard V >= (p.eos ? 2 : 1), V <= TokenMDP.maxVocab else { throw bad("vocab", "must be in \(p.eos ? 2 : 1)...\(TokenMDP.maxVocab), got \(V)") }
@@ -197,6 +262,21 @@ public enum MDPGenerator: Sendable, Equatable {
         guard p.rewardStd.isFinite, p.rewardStd >= 0 else { throw bad("reward_std", "must be a finite number ≥ 0") }
         guard p.terminalStd.isFinite, p.terminalStd >= 0 else { throw bad("terminal_std", "must be a finite number ≥ 0") }
         guard p.rewardSparsity >= 0 && p.rewardSparsity <= 1 else { throw bad("reward_sparsity", "must be in [0, 1]") }
+        // Gaussian draws are below 8.6 in magnitude (SplitMix64's 53-bit
+        // uniforms, Box–Muller), so returns stay within maxReturnMagnitude.
+        guard (Double(p.horizon) * p.rewardStd + p.terminalStd) * maxGaussian <= TokenMDP.maxReturnMagnitude else {
+            throw bad("reward_std", "horizon × reward_std + terminal_std must stay below \(formatNumber(TokenMDP.maxReturnMagnitude / maxGaussian)) so returns cannot overflow")
+        }
+        return MDPShape(numLatent: S, vocabSize: V, horizon: p.horizon, prompts: p.prompts, trainPrompts: train, promptTokens: 0)
+    }
+
+    /// A bound on |N(0, 1)| draws of `nextGaussian` (√(2·53·ln 2) ≈ 8.57).
+    static let maxGaussian = 8.6
+
+    static func randomAutomaton(_ p: RandomAutomatonParams, _ rng: inout SplitMix64) throws -> TokenMDP {
+        _ = try check(p)
+        let splits = splitPrompts(p.prompts, test: p.testPrompts)
+        let S = p.latent, V = p.vocab
         var delta = [Int32](repeating: 0, count: S * V)
         var rewards = [Double](repeating: 0, count: S * V)
         for q in 0..<S {
@@ -235,12 +315,17 @@ public enum MDPGenerator: Sendable, Equatable {
         return total
     }
 
-    static func tree(_ p: TreeParams, _ rng: inout SplitMix64) throws -> TokenMDP {
-        let splits = try splitPrompts(p.prompts, test: p.testPrompts)
+    /// The parameter checks of `tree` and the size it builds (refusing sizes
+    /// above `maxMemoryBytes` with the estimate).
+    static func check(_ p: TreeParams) throws -> MDPShape {
+        let train = try checkPrompts(p.prompts, test: p.testPrompts)
         let V = p.vocab, H = p.horizon, P = p.prompts
         guard V >= 1, V <= TokenMDP.maxVocab else { throw bad("vocab", "must be in 1...\(TokenMDP.maxVocab), got \(V)") }
         guard H >= 1, H <= TokenMDP.maxHorizon else { throw bad("horizon", "must be in 1...\(TokenMDP.maxHorizon), got \(H)") }
         guard p.leafStd.isFinite, p.leafStd >= 0 else { throw bad("leaf_std", "must be a finite number ≥ 0") }
+        guard p.leafStd * maxGaussian <= TokenMDP.maxReturnMagnitude else {
+            throw bad("leaf_std", "must be at most \(formatNumber(TokenMDP.maxReturnMagnitude / maxGaussian)) so returns cannot overflow")
+        }
         let perPrompt = treeNodes(vocab: V, horizon: H)
         let (total, o1) = (perPrompt ?? Int.max).multipliedReportingOverflow(by: P)
         // Bytes: transitions (4) + rewards (8) per edge, terminal (8) and one
@@ -251,6 +336,15 @@ public enum MDPGenerator: Sendable, Equatable {
             let gib = need / Double(1 << 30)
             throw TokenMDPError.tooLarge(message: String(format: "mdp: a tree with vocab %d, horizon %d and %d prompt(s) has about %.3g latent states and would need about %.3g GiB; the limit is %.3g GiB (reduce vocab or horizon)", V, H, P, Double(P) * pow(Double(V), Double(H)) * Double(V) / Double(max(V - 1, 1)), gib, Double(p.maxMemoryBytes) / Double(1 << 30)))
         }
+        return MDPShape(numLatent: total, vocabSize: V, horizon: H, prompts: P, trainPrompts: train, promptTokens: 0)
+    }
+
+    static func tree(_ p: TreeParams, _ rng: inout SplitMix64) throws -> TokenMDP {
+        let shape = try check(p)
+        let splits = splitPrompts(p.prompts, test: p.testPrompts)
+        let V = p.vocab, H = p.horizon, P = p.prompts
+        let total = shape.numLatent
+        let perPrompt = treeNodes(vocab: V, horizon: H)
         let n = perPrompt!
         var delta = [Int32](repeating: 0, count: total * V)
         var terminal = [Double](repeating: 0, count: total)

@@ -16,10 +16,13 @@ extension TokenMDP {
     /// Loads and validates an MDP file.
     public static func load(contentsOf url: URL) throws -> TokenMDP {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw TokenMDPError.invalid(field: url.path, message: "cannot read the file (\(error.localizedDescription))")
+        do { data = try InputFile.read(url) } catch {
+            throw TokenMDPError.invalid(field: url.path, message: "cannot read the MDP file: \(error)")
         }
-        return try decode(json: data)
+        // Errors name the file: `mdp.json: rewards[3][7]: …`.
+        do { return try decode(json: data) } catch let TokenMDPError.invalid(field, message) {
+            throw TokenMDPError.invalid(field: "\(url.lastPathComponent): \(field)", message: message)
+        }
     }
 
     /// Decodes and validates `tokenmdp/v1` JSON.

@@ -10,6 +10,28 @@ extension TokenMDP {
     /// Bound on `H · max|r| + max|R_T|`, so that no return, value or
     /// log-sum-exp over a horizon can overflow to ±∞ (Double max ≈ 1.8e308).
     public static let maxReturnMagnitude = 1e300
+    /// Largest number of prompts a generator builds (16 Mi), checked before
+    /// any per-prompt array is allocated.
+    public static let maxPrompts = 1 << 24
+
+    /// The temperatures every solver accepts: β = 0 (hard max) or
+    /// `minPositiveBeta ≤ β ≤ maxBeta` (reward units per nat).
+    ///
+    /// * Below 1e-300 the soft maximum's `1/β` overflows for subnormal β
+    ///   (β = 5e-324 gives 1/β = ∞ and `0 · ∞ = NaN` on the maximiser).
+    /// * Above 1e300, `β · H · log V` (≤ 4.6e4 · β) added to returns of up to
+    ///   `maxReturnMagnitude` still stays below `Double.greatestFiniteMagnitude`.
+    public static let minPositiveBeta = 1e-300
+    public static let maxBeta = 1e300
+
+    /// Why `beta` is not an accepted temperature (nil when it is).
+    public static func betaProblem(_ beta: Double, allowZero: Bool = true) -> String? {
+        if beta == 0 && allowZero { return nil }
+        if beta.isFinite && beta >= minPositiveBeta && beta <= maxBeta { return nil }
+        let range = "[\(formatNumber(minPositiveBeta)), \(formatNumber(maxBeta))]"
+        return (allowZero ? "must be 0 (hard max) or a number in \(range)" : "must be a number > 0 in \(range)")
+            + ", got \(formatNumber(beta))"
+    }
 
     /// Checks every invariant listed on `TokenMDP`; throws
     /// `TokenMDPError.invalid` naming the first bad field and its position.

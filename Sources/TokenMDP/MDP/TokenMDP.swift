@@ -142,8 +142,8 @@ public enum TokenMDPError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .invalid(field, message): return "\(field): \(message)"
-        case let .tooLarge(message): return message
+        case let .invalid(field, message): return escapingControlCharacters("\(field): \(message)")
+        case let .tooLarge(message): return escapingControlCharacters(message)
         }
     }
 }

@@ -88,9 +88,7 @@ public enum SoftValueIteration {
     ///
     /// - Complexity: O(H·S·V) time, O(H·S) memory.
     public static func solve(_ mdp: TokenMDP, beta: Double, threads: Int = 1) throws -> SoftSolution {
-        guard beta.isFinite && beta >= 0 else {
-            throw TokenMDPError.invalid(field: "beta", message: "must be a finite number ≥ 0, got \(beta)")
-        }
+        if let problem = TokenMDP.betaProblem(beta) { throw TokenMDPError.invalid(field: "beta", message: problem) }
         let S = mdp.numLatent, V = mdp.vocabSize, H = mdp.horizon
         var values = [Double](repeating: 0, count: (H + 1) * S)
         let eos = mdp.eos ?? -1
