@@ -75,10 +75,17 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 ///
 /// `mix` is the SplitMix64 finaliser (a bijection on UInt64 with full
 /// avalanche). `combine(h, x) = mix(h ⊕ (x + 0x9E3779B97F4A7C15 + (h ≪ 6) + (h ≫ 2)))`
-/// folds one more word into a running hash. The prior's noise uses
-/// `ξ(seed, prompt, prefix, a) = gaussian(combine(prefixHash, a))` where the
-/// prefix hash starts at `combine(combine(seed, 0x70726f6d7074), prompt)`
-/// and absorbs each emitted token with `combine`.
+/// folds one more word into a running hash (all arithmetic mod 2⁶⁴).
+///
+/// The noisy-oracle prior's noise (SPEC §2.5), exactly:
+///
+///     h(root of prompt p) = combine(0x70726F6D7074, p)        ("prompt" in ASCII; `PrefixState.root`)
+///     h(s ∘ a)            = combine(h(s), a)                   (`PrefixState.child`)
+///     ξ(s, a)             = gaussian(combine(combine(h(s), seed), a))   (`Prior.noise`)
+///
+/// with `gaussian` the libm-free ziggurat below, so a prefix's noise is a pure
+/// function of (seed, prompt, tokens, a): the same on every machine, thread
+/// count and libm.
 public enum StableHash {
     @inlinable
     public static func mix(_ x: UInt64) -> UInt64 {
