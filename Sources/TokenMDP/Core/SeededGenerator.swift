@@ -184,9 +184,14 @@ public enum StableHash {
                     // −v for the lanes whose bit 8 is set: negation is a sign-bit flip.
                     let signed = unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt64>.self) ^ ((z & 0x100) &<< 55), to: SIMD8<Double>.self)
                     UnsafeMutableRawPointer(out + a).storeBytes(of: signed, as: SIMD8<Double>.self)
-                    let accept = v .< xn
-                    if !all(accept) {
-                        for j in 0..<8 where !accept[j] { out[a &+ j] = gaussianSlowPath(z[j], x: xp, f: fp) }
+                    // Step 2's test v < X[i+1] for all lanes at once: v and X[i+1] are
+                    // finite and ≥ 0, so v − X[i+1] is negative exactly when v < X[i+1]
+                    // (a difference of distinct doubles is never ±0); AND the sign bits.
+                    // (Written out because `all(_:)` on this mask is not inlined here.)
+                    let d = unsafeBitCast(v - xn, to: SIMD8<UInt64>.self)
+                    let d4 = d.lowHalf & d.highHalf, d2 = d4.lowHalf & d4.highHalf
+                    if (d2[0] & d2[1]) >> 63 == 0 {
+                        for j in 0..<8 where !(v[j] < xn[j]) { out[a &+ j] = gaussianSlowPath(z[j], x: xp, f: fp) }
                     }
                     a &+= 8
                 }
