@@ -16,7 +16,7 @@ struct Bench: ParsableCommand {
         and the NumPy/SciPy reference and prints a ratio table.
 
         Examples:
-          tokenmdp bench solve --latent 10000 --vocab 256 --horizon 64 --threads 2 --repeat 5
+          tokenmdp bench solve --latent 10000 --vocab 256 --horizon 64 --threads 2
           tokenmdp bench beam --width 64 --vocab 256 --horizon 64 --prompts 20
           tokenmdp bench train --pairs 100000 --dim 1024 --vocab 64
         """,
@@ -62,14 +62,14 @@ struct BenchSolve: ParsableCommand {
         ns_per_edge = seconds / (H·S·V). One untimed warm-up solve runs first.
 
         Example (the SPEC §5 size, 164M edges):
-          tokenmdp bench solve --latent 10000 --vocab 256 --horizon 64 --threads 2 --repeat 5
+          tokenmdp bench solve --latent 10000 --vocab 256 --horizon 64 --threads 2
         """)
 
     @Option(help: "Latent states S.") var latent = 10_000
     @Option(help: "Vocabulary size V.") var vocab = 256
     @Option(help: "Horizon H.") var horizon = 64
     @Option(help: "Temperature β > 0 (reward units per nat); 0 times the hard max.") var beta = 1.0
-    @Option(help: "Worker threads (default: all cores).") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Worker threads (the default is the number of cores).") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(name: .customLong("repeat"), help: "Timed solves.") var repeats = 5
     @Option(help: "Seed of the generated MDP.") var seed: UInt64 = 0
 

@@ -92,6 +92,22 @@ final class FastMathTests: XCTestCase {
         }
     }
 
+    /// The fast path (every lane in [−708, 709], one scale 2^k) and the
+    /// general path (clamps, two half-scales) give the same bits: forcing the
+    /// general path with one out-of-range lane never changes the other lanes.
+    func testFastAndGeneralPathsAgreeToTheBit() {
+        var x = -708.0
+        while x <= 709 {
+            let fast = FastMath.exp(FastMath.Vector(repeating: x))
+            var mixed = FastMath.Vector(repeating: x)
+            mixed[7] = -.infinity
+            let general = FastMath.exp(mixed)
+            XCTAssertEqual(fast[0].bitPattern, general[0].bitPattern, "x = \(x)")
+            XCTAssertEqual(general[7], 0)
+            x += 0.037_1
+        }
+    }
+
     func testLogIsWithinTwoUlpOfLibm() {
         var worst = 0.0, worstAt = 0.0
         func check(_ x: Double) {

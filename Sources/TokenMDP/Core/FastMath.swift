@@ -35,6 +35,10 @@ public enum FastMath {
     /// every k = round(x/ln 2) in between keeps both half-scales normal.
     @usableFromInline static let lowClamp: Double = -746
     @usableFromInline static let highClamp: Double = 710
+    /// Inputs in [normalLow, normalHigh] have k ∈ [−1021, 1023] and a normal
+    /// result, so the fast path scales by 2^k in one multiplication.
+    @usableFromInline static let normalLow: Double = -708
+    @usableFromInline static let normalHigh: Double = 709
 
     // Taylor coefficients 1/n! of exp, n = 2…13, rounded to nearest. On
     // |r| ≤ ln2/2 the truncation error of the degree-13 polynomial is
@@ -72,29 +76,36 @@ public enum FastMath {
     /// - NaN → NaN (the clamps keep NaN, and NaN propagates through r).
     /// - x = ±0 → exactly 1.
     ///
-    /// Cost: 13 multiply-adds, 7 other floating-point operations and 6
-    /// integer operations per vector, no branch, no table.
+    /// Cost: 13 multiply-adds, 5 other floating-point operations and 2
+    /// integer operations per vector when every lane is in [−708, 709]
+    /// (one well-predicted branch), a few more otherwise; no table.
     @inlinable @inline(__always)
     public static func exp(_ x: Vector) -> Vector {
+        // Fast path, when every lane is in [−708, 709]: then k ∈ [−1021, 1023],
+        // 2^k is a normal double and p·2^k is normal, so one multiplication by
+        // 2^k gives the exact product, exactly as the two half-scales of the
+        // general path do: the bits are the same either way.
+        if all((x .>= normalLow) .& (x .<= normalHigh)) {
+            let t = x * log2e + shifter
+            let kd = t - shifter
+            let r = (x - kd * ln2Hi) - kd * ln2Lo
+            let p = polynomial(r)
+            let s = unsafeBitCast((unsafeBitCast(t, to: SIMD8<UInt64>.self) &+ 1023) &<< 52, to: Vector.self)
+            return p * s
+        }
+        return expGeneral(x)
+    }
+
+    /// `exp` on any lanes (clamps, two half-scales); see `exp(_:)`.
+    @inlinable @inline(__always)
+    static func expGeneral(_ x: Vector) -> Vector {
         var x = x
         x.replace(with: lowClamp, where: x .< lowClamp)        // NaN compares false: stays NaN
         x.replace(with: highClamp, where: x .> highClamp)
         let t = x * log2e + shifter
         let kd = t - shifter                                    // k as a double (exact integer)
         let r = (x - kd * ln2Hi) - kd * ln2Lo                   // first product and difference exact
-        var q = Vector(repeating: c13)
-        q = q * r + c12
-        q = q * r + c11
-        q = q * r + c10
-        q = q * r + c9
-        q = q * r + c8
-        q = q * r + c7
-        q = q * r + c6
-        q = q * r + c5
-        q = q * r + c4
-        q = q * r + c3
-        q = q * r + c2
-        let p = 1.0 + (r + (r * r) * q)
+        let p = polynomial(r)
         // Split k = k1 + k2 with k1 = round(k/2): both 2^k1 and 2^k2 are
         // normal for k ∈ [−1076, 1024], so subnormal and overflowing results
         // come out of the last multiplication with a single rounding.
@@ -107,17 +118,52 @@ public enum FastMath {
         return (p * s1) * s2
     }
 
+    /// exp(r) ≈ 1 + (r + r²·(1/2! + r/3! + … + r¹¹/13!)) on |r| ≤ ln2/2 (Horner).
+    @inlinable @inline(__always)
+    static func polynomial(_ r: Vector) -> Vector {
+        var q = Vector(repeating: c13)
+        q = q * r + c12
+        q = q * r + c11
+        q = q * r + c10
+        q = q * r + c9
+        q = q * r + c8
+        q = q * r + c7
+        q = q * r + c6
+        q = q * r + c5
+        q = q * r + c4
+        q = q * r + c3
+        q = q * r + c2
+        return 1.0 + (r + (r * r) * q)
+    }
+
     /// The natural exponential of one double: the same operations as the
     /// SIMD `exp(_:)`, so the result is bit-identical to any lane of it
     /// (and has the same 1-ulp bound and edge cases).
     @inlinable @inline(__always)
     public static func exp(_ x: Double) -> Double {
+        if x >= normalLow && x <= normalHigh {                 // the fast path of the SIMD version
+            let t = x * log2e + shifter
+            let kd = t - shifter
+            let r = (x - kd * ln2Hi) - kd * ln2Lo
+            return polynomial(r) * Double(bitPattern: (t.bitPattern &+ 1023) &<< 52)
+        }
         var x = x
         if x < lowClamp { x = lowClamp }
         if x > highClamp { x = highClamp }
         let t = x * log2e + shifter
         let kd = t - shifter
         let r = (x - kd * ln2Hi) - kd * ln2Lo
+        let p = polynomial(r)
+        let t1 = kd * 0.5 + shifter
+        let t2 = (kd - (t1 - shifter)) + shifter
+        let s1 = Double(bitPattern: (t1.bitPattern &+ 1023) &<< 52)
+        let s2 = Double(bitPattern: (t2.bitPattern &+ 1023) &<< 52)
+        return (p * s1) * s2
+    }
+
+    /// The scalar twin of `polynomial(_: Vector)`.
+    @inlinable @inline(__always)
+    static func polynomial(_ r: Double) -> Double {
         var q = c13
         q = q * r + c12
         q = q * r + c11
@@ -130,12 +176,7 @@ public enum FastMath {
         q = q * r + c4
         q = q * r + c3
         q = q * r + c2
-        let p = 1.0 + (r + (r * r) * q)
-        let t1 = kd * 0.5 + shifter
-        let t2 = (kd - (t1 - shifter)) + shifter
-        let s1 = Double(bitPattern: (t1.bitPattern &+ 1023) &<< 52)
-        let s2 = Double(bitPattern: (t2.bitPattern &+ 1023) &<< 52)
-        return (p * s1) * s2
+        return 1.0 + (r + (r * r) * q)
     }
 
     /// The shifted, scaled sum of exponentials at the heart of every

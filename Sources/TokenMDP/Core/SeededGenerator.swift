@@ -75,10 +75,17 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 ///
 /// `mix` is the SplitMix64 finaliser (a bijection on UInt64 with full
 /// avalanche). `combine(h, x) = mix(h ⊕ (x + 0x9E3779B97F4A7C15 + (h ≪ 6) + (h ≫ 2)))`
-/// folds one more word into a running hash. The prior's noise uses
-/// `ξ(seed, prompt, prefix, a) = gaussian(combine(prefixHash, a))` where the
-/// prefix hash starts at `combine(combine(seed, 0x70726f6d7074), prompt)`
-/// and absorbs each emitted token with `combine`.
+/// folds one more word into a running hash (all arithmetic mod 2⁶⁴).
+///
+/// The noisy-oracle prior's noise (SPEC §2.5), exactly:
+///
+///     h(root of prompt p) = combine(0x70726F6D7074, p)        ("prompt" in ASCII; `PrefixState.root`)
+///     h(s ∘ a)            = combine(h(s), a)                   (`PrefixState.child`)
+///     ξ(s, a)             = gaussian(combine(combine(h(s), seed), a))   (`Prior.noise`)
+///
+/// with `gaussian` the libm-free ziggurat below, so a prefix's noise is a pure
+/// function of (seed, prompt, tokens, a): the same on every machine, thread
+/// count and libm.
 public enum StableHash {
     @inlinable
     public static func mix(_ x: UInt64) -> UInt64 {
@@ -177,9 +184,14 @@ public enum StableHash {
                     // −v for the lanes whose bit 8 is set: negation is a sign-bit flip.
                     let signed = unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt64>.self) ^ ((z & 0x100) &<< 55), to: SIMD8<Double>.self)
                     UnsafeMutableRawPointer(out + a).storeBytes(of: signed, as: SIMD8<Double>.self)
-                    let accept = v .< xn
-                    if !all(accept) {
-                        for j in 0..<8 where !accept[j] { out[a &+ j] = gaussianSlowPath(z[j], x: xp, f: fp) }
+                    // Step 2's test v < X[i+1] for all lanes at once: v and X[i+1] are
+                    // finite and ≥ 0, so v − X[i+1] is negative exactly when v < X[i+1]
+                    // (a difference of distinct doubles is never ±0); AND the sign bits.
+                    // (Written out because `all(_:)` on this mask is not inlined here.)
+                    let d = unsafeBitCast(v - xn, to: SIMD8<UInt64>.self)
+                    let d4 = d.lowHalf & d.highHalf, d2 = d4.lowHalf & d4.highHalf
+                    if (d2[0] & d2[1]) >> 63 == 0 {
+                        for j in 0..<8 where !(v[j] < xn[j]) { out[a &+ j] = gaussianSlowPath(z[j], x: xp, f: fp) }
                     }
                     a &+= 8
                 }

@@ -93,6 +93,11 @@ public enum SoftValueIteration {
         var values = [Double](repeating: 0, count: (H + 1) * S)
         let eos = mdp.eos ?? -1
         let workers = max(1, threads)
+        // Rows are handed out in chunks of about 2¹⁶ edges, claimed
+        // dynamically, so a worker slowed by other load on its core does not
+        // hold up the whole time step. Which thread computes a row never
+        // changes its bits.
+        let rowsPerChunk = max(16, (1 << 16) / max(V, 1))
         mdp.transitions.withUnsafeBufferPointer { delta in
         mdp.rewards.withUnsafeBufferPointer { rew in
         mdp.terminalRewards.withUnsafeBufferPointer { rt in
@@ -103,7 +108,7 @@ public enum SoftValueIteration {
                 let next = UnsafePointer(base + (t + 1) * S)
                 let cur = base + t * S
                 let last = t == H - 1
-                parallelRanges(count: S, threads: workers) { lo, hi in
+                parallelChunks(count: S, chunk: rowsPerChunk, threads: workers) { lo, hi in
                     let rowQ = UnsafeMutablePointer<Double>.allocate(capacity: V)
                     defer { rowQ.deallocate() }
                     for q in lo..<hi {
@@ -166,6 +171,35 @@ public func parallelRanges(count: Int, threads: Int, body: (Int, Int) -> Void) {
         DispatchQueue.concurrentPerform(iterations: n) { i in
             let lo = count * i / n, hi = count * (i + 1) / n
             if lo < hi { b(lo, hi) }
+        }
+    }
+}
+
+/// Runs `body(lo, hi)` over `0..<count` in consecutive chunks of `chunk`
+/// indices, claimed one at a time by `threads` workers (dynamic load
+/// balancing: a worker slowed down by other load on its core takes fewer
+/// chunks). Which worker runs a chunk, and in what order chunks run, is not
+/// deterministic; callers must make each index's result independent of it
+/// (as the soft-VI rows are), so the output is identical for any thread count.
+public func parallelChunks(count: Int, chunk: Int, threads: Int, body: (Int, Int) -> Void) {
+    precondition(chunk >= 1, "parallelChunks needs chunk ≥ 1")
+    let chunks = (count + chunk - 1) / chunk
+    let n = max(1, min(threads, chunks))
+    if n == 1 { if count > 0 { body(0, count) }; return }
+    let lock = NSLock()
+    let nextChunk = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    nextChunk.initialize(to: 0)
+    defer { nextChunk.deallocate() }
+    withoutActuallyEscaping(body) { b in
+        DispatchQueue.concurrentPerform(iterations: n) { _ in
+            while true {
+                lock.lock()
+                let c = nextChunk.pointee
+                nextChunk.pointee = c + 1
+                lock.unlock()
+                if c >= chunks { break }
+                b(c * chunk, min(count, (c + 1) * chunk))
+            }
         }
     }
 }
