@@ -7,6 +7,7 @@ struct TokenMDPCommand: ParsableCommand {
     /// Exit codes: 0 success; 2 bad usage, configuration or input file;
     /// 1 runtime failure. (swift-argument-parser's own usage code 64 is mapped to 2.)
     static func main() {
+        Linalg.releaseIdleWorkers()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -84,6 +84,17 @@ public enum Linalg {
     /// (thread-safe lazy initialisation).
     private static let pinned: Void = { openblas_set_num_threads(1) }()
 
+    /// Pins OpenBLAS to one thread and stops its worker pool. The Debian
+    /// pthreads build starts the pool when the library is loaded, and its
+    /// idle workers busy-wait for ~0.1 s of CPU — time taken from the
+    /// experiment runner's own threads on a 2-core machine. OpenBLAS restarts
+    /// the pool lazily if `blasThreads` is later raised above 1. Call once at
+    /// process start (the CLI does); results are unaffected.
+    public static func releaseIdleWorkers() {
+        _ = pinned
+        _ = blas_thread_shutdown_()
+    }
+
     /// Number of OpenBLAS worker threads (a process-wide OpenBLAS setting;
     /// 1 unless set here). Results depend on it in the last bits (see the
     /// file header), so keep it fixed for reproducible output.
