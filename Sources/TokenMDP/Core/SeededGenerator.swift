@@ -11,8 +11,8 @@ import Foundation
 /// (Steele, Lea & Flood, "Fast splittable pseudorandom number generators",
 /// OOPSLA 2014.) Every random quantity in a result goes through this type,
 /// seeded from the configuration, so that the same seed gives the same bits
-/// on every machine and thread count. `SystemRandomNumberGenerator` and
-/// `Hasher` are never used for anything reproducible.
+/// on every machine and thread count. The system random number generator and
+/// Swift's per-process-seeded `Hasher` are never used for anything reproducible.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     public var state: UInt64
 
