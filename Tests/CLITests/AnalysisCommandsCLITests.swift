@@ -9,19 +9,7 @@ final class AnalysisCommandsCLITests: XCTestCase {
     override func setUp() { tmp = makeTemporaryDirectory("cli-analysis") }
     override func tearDown() { try? FileManager.default.removeItem(at: tmp) }
 
-    func tokenmdp(_ args: [String]) throws -> (code: Int32, stdout: String, stderr: String) {
-        guard let bin = CLITests.binary else { XCTFail("tokenmdp binary not found"); throw CocoaError(.fileNoSuchFile) }
-        let p = Process()
-        p.executableURL = bin
-        p.arguments = args
-        p.currentDirectoryURL = tmp
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+    func tokenmdp(_ args: [String]) throws -> CLIResult { try runTokenMDP(args, cwd: tmp) }
 
     func testIdentitiesWritesThreePassingCSVsWithTheSameBytesTwice() throws {
         let args = ["identities", "--seeds", "0,1", "--sizes", "10,100,1000"]

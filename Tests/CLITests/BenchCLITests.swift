@@ -6,20 +6,7 @@ import _TestSupport
 /// `tokenmdp bench …` runs on tiny sizes and prints its `key: value` lines
 /// (what Benchmarks/run_benchmarks.sh parses). Never a timed assertion.
 final class BenchCLITests: XCTestCase {
-    private func run(_ args: [String]) throws -> (code: Int32, stdout: String, stderr: String) {
-        guard let bin = CLITests.binary else { XCTFail("tokenmdp binary not found"); throw CocoaError(.fileNoSuchFile) }
-        let p = Process()
-        p.executableURL = bin
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+    private func run(_ args: [String]) throws -> CLIResult { try runTokenMDP(args) }
 
     func testBenchSubcommandsPrintTheirKeys() throws {
         let cases: [([String], [String])] = [

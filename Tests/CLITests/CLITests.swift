@@ -10,33 +10,7 @@ final class CLITests: XCTestCase {
     override func setUp() { tmp = makeTemporaryDirectory("cli") }
     override func tearDown() { try? FileManager.default.removeItem(at: tmp) }
 
-    /// The `tokenmdp` executable next to the test bundle's build products
-    /// (`swift test` builds it), else in `.build/debug`.
-    static let binary: URL? = {
-        var dirs = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
-        dirs += Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent() }
-        dirs.append(packageRoot.appendingPathComponent(".build/debug"))
-        return dirs.map { $0.appendingPathComponent("tokenmdp") }.first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }()
-
-    struct Result { var code: Int32; var stdout: String; var stderr: String }
-
-    func tokenmdp(_ args: [String], cwd: URL? = nil) throws -> Result {
-        guard let bin = Self.binary else { XCTFail("tokenmdp binary not found (build it with `swift build`)"); throw CocoaError(.fileNoSuchFile) }
-        let p = Process()
-        p.executableURL = bin
-        p.arguments = args
-        p.currentDirectoryURL = cwd ?? tmp
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Read before waiting so a full pipe cannot block the child.
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(code: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
+    func tokenmdp(_ args: [String], cwd: URL? = nil) throws -> CLIResult { try runTokenMDP(args, cwd: cwd ?? tmp) }
 
     var smoke: String { packageRoot.appendingPathComponent("configs/smoke.yaml").path }
 

@@ -10,7 +10,7 @@ import _TestSupport
 /// may remain. A few seconds.
 final class CrashSafetyTests: XCTestCase {
     func testKilledAndResumedRunsWriteTheSameBytesAndNoTemporaryFiles() throws {
-        guard let bin = CLITests.binary else { XCTFail("tokenmdp binary not found (build it with `swift build`)"); return }
+        guard let bin = tokenmdpBinary else { XCTFail("tokenmdp binary not found (build it with `swift build`)"); return }
         let script = packageRoot.appendingPathComponent("scripts/crash_safety.sh")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")

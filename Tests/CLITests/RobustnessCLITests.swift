@@ -15,24 +15,7 @@ final class RobustnessCLITests: XCTestCase {
 
     var smoke: String { packageRoot.appendingPathComponent("configs/smoke.yaml").path }
 
-    struct Result { var code: Int32; var stdout: String; var stderr: String }
-
-    func tokenmdp(_ args: [String]) throws -> Result {
-        guard let bin = CLITests.binary else { XCTFail("tokenmdp binary not found (build it with `swift build`)"); throw CocoaError(.fileNoSuchFile) }
-        let p = Process()
-        p.executableURL = bin
-        p.arguments = args
-        p.currentDirectoryURL = tmp
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationReason, .exit, "terminated by a signal (a trap?): \(String(decoding: e, as: UTF8.self))")
-        return Result(code: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
+    func tokenmdp(_ args: [String]) throws -> CLIResult { try runTokenMDP(args, cwd: tmp) }
 
     /// Runs `args` and asserts exit `code`, an `error:` line on stderr that
     /// contains every string of `mentions`, and (for `error:` messages) one line.
