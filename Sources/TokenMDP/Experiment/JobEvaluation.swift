@@ -93,13 +93,14 @@ extension ExperimentRunner {
         let settings = c.decoderSettings
         var result = JobResult()
         for p in ctx.mdp.prompts.indices {
-            var accRNG = SplitMix64(seed: StableHash.combine(gapBase, UInt64(p)))
-            let expertCorrect = try Overoptimism.expertAccuracy(prompt: p, mdp: ctx.mdp, soft: ctx.soft, hard: ctx.hard,
-                                                                samples: c.expert.expertGapSamples, rng: &accRNG)
+            // The fresh π* samples of this prompt, drawn once and shared by
+            // expert_correct and every learner's expert_gap.
+            var gapRNG = SplitMix64(seed: StableHash.combine(gapBase, UInt64(p)))
+            let expertSamples = ctx.soft.sampleResponses(prompt: p, count: c.expert.expertGapSamples, rng: &gapRNG)
+            let expertCorrect = try Overoptimism.expertAccuracy(prompt: p, responses: expertSamples, mdp: ctx.mdp, hard: ctx.hard)
             for (l, model) in zip(c.learners, models) {
-                var gapRNG = SplitMix64(seed: StableHash.combine(gapBase, UInt64(p)))
-                let gap = Overoptimism.expertGap(prompt: p, mdp: ctx.mdp, model: model, trie: ctx.trie, soft: ctx.soft,
-                                                 samples: c.expert.expertGapSamples, rng: &gapRNG)
+                let gap = Overoptimism.expertGap(prompt: p, responses: expertSamples, mdp: ctx.mdp, model: model,
+                                                 trie: ctx.trie, soft: ctx.soft)
                 let learnerKey = StableHash.combine(StableHash.combine(decodeBase, StableHash.string(l.name)), UInt64(p))
                 for s in settings {
                     var rng = SplitMix64(seed: StableHash.combine(learnerKey, s.seedKey))

@@ -195,15 +195,24 @@ public enum Overoptimism {
     public static func expertGap<M: LogitModel>(prompt p: Int, mdp: TokenMDP, model: M, trie: DemonstrationTrie?,
                                                 soft: SoftSolution, samples n: Int, rng: inout SplitMix64) -> Double {
         precondition(n >= 1, "expert_gap needs at least one sample")
+        let ys = soft.sampleResponses(prompt: p, count: n, rng: &rng)
+        return expertGap(prompt: p, responses: ys, mdp: mdp, model: model, trie: trie, soft: soft)
+    }
+
+    /// `expertGap` over given expert responses (drawn once per prompt with
+    /// `SoftSolution.sampleResponses` and shared by every learner and by
+    /// `expertAccuracy`): mean of β[log π_ℓ(y|x) − log π*(y|x)], reward units.
+    public static func expertGap<M: LogitModel>(prompt p: Int, responses ys: [[TokenID]], mdp: TokenMDP, model: M,
+                                                trie: DemonstrationTrie?, soft: SoftSolution) -> Double {
+        precondition(!ys.isEmpty, "expert_gap needs at least one sample")
         precondition(soft.beta > 0, "expert_gap needs β > 0")
         var total = 0.0
-        for _ in 0..<n {
-            let y = soft.sampleResponse(prompt: p, rng: &rng)
+        for y in ys {
             let lm = ResponseDecoder.modelLogProbability(prompt: p, tokens: y, mdp: mdp, model: model, trie: trie)
             let le = soft.logProbability(prompt: p, tokens: y)
             total += soft.beta * (lm - le)
         }
-        return total / Double(n)
+        return total / Double(ys.count)
     }
 
     /// The expert's own accuracy on prompt `p`: the fraction of `n` fresh
@@ -219,14 +228,19 @@ public enum Overoptimism {
     public static func expertAccuracy(prompt p: Int, mdp: TokenMDP, soft: SoftSolution, hard: SoftSolution,
                                       samples n: Int, rng: inout SplitMix64) throws -> Double {
         precondition(n >= 1, "expert_correct needs at least one sample")
+        return try expertAccuracy(prompt: p, responses: soft.sampleResponses(prompt: p, count: n, rng: &rng), mdp: mdp, hard: hard)
+    }
+
+    /// `expertAccuracy` over given expert responses: the fraction that are correct.
+    public static func expertAccuracy(prompt p: Int, responses ys: [[TokenID]], mdp: TokenMDP, hard: SoftSolution) throws -> Double {
+        precondition(!ys.isEmpty, "expert_correct needs at least one sample")
         let optReturn = hard.rootValue(prompt: p)
         var correct = 0
-        for _ in 0..<n {
-            let y = soft.sampleResponse(prompt: p, rng: &rng)
+        for y in ys {
             let roll = try mdp.rollout(prompt: p, tokens: y)
             if mdp.isCorrect(finalLatent: roll.finalLatent, return: roll.return_, optimalReturn: optReturn) { correct += 1 }
         }
-        return Double(correct) / Double(n)
+        return Double(correct) / Double(ys.count)
     }
 }
 

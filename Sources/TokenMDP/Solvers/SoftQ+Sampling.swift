@@ -1,6 +1,13 @@
 import Foundation
 
 extension SoftSolution {
+    /// `count` responses drawn one after another with `sampleResponse`
+    /// (no ε-noise) from `rng`: the same responses, in the same order, as
+    /// `count` calls would give.
+    public func sampleResponses(prompt p: Int, count: Int, rng: inout SplitMix64) -> [[TokenID]] {
+        (0..<count).map { _ in sampleResponse(prompt: p, rng: &rng) }
+    }
+
     /// Samples one complete response from `π*` (β > 0) for prompt `p`:
     /// at each step one uniform `u = rng.nextUnit()` picks the first token whose
     /// cumulative probability exceeds `u` (tokens in id order; the last allowed
